@@ -1,0 +1,6 @@
+//! The command line. Placeholder until the commands land.
+use std::process::ExitCode;
+
+pub fn main() -> ExitCode {
+    ExitCode::SUCCESS
+}

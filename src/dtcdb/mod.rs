@@ -1,0 +1,1 @@
+//! Placeholder: trouble-code knowledge embedded from dtc-db/.

@@ -1,0 +1,1 @@
+//! Placeholder: ELM327 line protocol (sans-io).

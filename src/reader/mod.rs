@@ -1,0 +1,1 @@
+//! Placeholder: reads a vehicle through a transport.

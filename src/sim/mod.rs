@@ -1,0 +1,1 @@
+//! Placeholder: the simulated vehicle and its ELM327 emulator.

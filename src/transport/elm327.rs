@@ -1,0 +1,1 @@
+//! Placeholder: the ELM327 transport shell.

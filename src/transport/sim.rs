@@ -1,0 +1,1 @@
+//! Placeholder: the in-process simulator transport.
