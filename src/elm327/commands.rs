@@ -64,7 +64,10 @@ impl AdapterVersion {
             .map(str::trim)
             .find(|l| l.to_ascii_uppercase().contains("ELM32"))?;
         let upper = line.to_ascii_uppercase();
-        let after_v = &upper[upper.find(" V").map(|i| i + 2).or_else(|| upper.find('V').map(|i| i + 1))?..];
+        let after_v = &upper[upper
+            .find(" V")
+            .map(|i| i + 2)
+            .or_else(|| upper.find('V').map(|i| i + 1))?..];
         let mut parts = after_v.split('.');
         let major = parts.next()?.trim().parse().ok()?;
         let minor_text: String = parts
@@ -74,7 +77,11 @@ impl AdapterVersion {
             .take_while(|c| c.is_ascii_digit())
             .collect();
         let minor = minor_text.parse().unwrap_or(0);
-        Some(AdapterVersion { banner: line.to_string(), major, minor })
+        Some(AdapterVersion {
+            banner: line.to_string(),
+            major,
+            minor,
+        })
     }
 
     /// Whether the response-count digit is documented for this version (v1.3 and later).
@@ -85,7 +92,10 @@ impl AdapterVersion {
 
 /// Reads the `ATDPN` answer: `A6` (found by automatic search) or `6` (set by us).
 pub fn parse_protocol_number(text: &str) -> Option<Protocol> {
-    let word = text.split_whitespace().last()?.trim_start_matches(['A', 'a']);
+    let word = text
+        .split_whitespace()
+        .last()?
+        .trim_start_matches(['A', 'a']);
     let number = u8::from_str_radix(word, 16).ok()?;
     Protocol::from_elm_number(number)
 }

@@ -61,7 +61,10 @@ fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
 }
 
 fn squash(line: &str) -> String {
-    line.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase()
+    line.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 /// SAE J1850 CRC-8: polynomial 0x1D, initial value 0xFF, result inverted.
@@ -70,7 +73,11 @@ fn j1850_crc(bytes: &[u8]) -> u8 {
     for &byte in bytes {
         crc ^= byte;
         for _ in 0..8 {
-            crc = if crc & 0x80 != 0 { (crc << 1) ^ 0x1D } else { crc << 1 };
+            crc = if crc & 0x80 != 0 {
+                (crc << 1) ^ 0x1D
+            } else {
+                crc << 1
+            };
         }
     }
     !crc
@@ -125,7 +132,11 @@ impl CanDecoder {
             let total = usize::from_str_radix(&text, 16).unwrap_or(0);
             self.open.insert(
                 EcuAddress::Unknown,
-                Assembly { total, data: Vec::new(), next_sequence: 0 },
+                Assembly {
+                    total,
+                    data: Vec::new(),
+                    next_sequence: 0,
+                },
             );
             return;
         }
@@ -186,7 +197,11 @@ impl CanDecoder {
                     total = u32::from_be_bytes(*len) as usize;
                     data = tail;
                 }
-                let assembly = Assembly { total, data: data.to_vec(), next_sequence: 1 };
+                let assembly = Assembly {
+                    total,
+                    data: data.to_vec(),
+                    next_sequence: 1,
+                };
                 self.append(ecu, assembly);
             }
             2 => {
@@ -247,7 +262,10 @@ fn decode_legacy(lines: &[String], protocol: Protocol) -> Decoded {
         let headered = bytes.len() >= 5 && matches!(bytes[1], 0x6B | 0xF1);
         if !headered {
             if !bytes.is_empty() {
-                out.responses.push(EcuResponse { ecu: EcuAddress::Unknown, data: bytes });
+                out.responses.push(EcuResponse {
+                    ecu: EcuAddress::Unknown,
+                    data: bytes,
+                });
             }
             continue;
         }
@@ -267,7 +285,10 @@ fn decode_legacy(lines: &[String], protocol: Protocol) -> Decoded {
             out.anomalies.push(Anomaly::Checksum(ecu));
             continue;
         }
-        out.responses.push(EcuResponse { ecu, data: body.get(header_len..).unwrap_or_default().to_vec() });
+        out.responses.push(EcuResponse {
+            ecu,
+            data: body.get(header_len..).unwrap_or_default().to_vec(),
+        });
     }
     out
 }

@@ -7,6 +7,6 @@
 //! `transport::elm327`.
 
 pub mod commands;
-pub mod frames;
 pub mod framer;
+pub mod frames;
 pub mod reply;

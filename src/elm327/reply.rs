@@ -60,7 +60,9 @@ impl Reply {
 
     /// The first status that means the request did not get through, if any.
     pub fn failure(&self) -> Option<&AdapterStatus> {
-        self.statuses.iter().find(|s| !matches!(s, AdapterStatus::NoData))
+        self.statuses
+            .iter()
+            .find(|s| !matches!(s, AdapterStatus::NoData))
     }
 
     /// The reset banner, if the adapter printed one.
@@ -194,7 +196,10 @@ mod tests {
 
     #[test]
     fn flagged_lines_are_dropped_and_counted() {
-        let reply = classify("7E8 06 41 0C 1A F8 <DATA ERROR\r7E9 04 41 0C 0B B8\r", "010C");
+        let reply = classify(
+            "7E8 06 41 0C 1A F8 <DATA ERROR\r7E9 04 41 0C 0B B8\r",
+            "010C",
+        );
         assert_eq!(reply.lines, vec!["7E9 04 41 0C 0B B8"]);
         assert_eq!(reply.flagged_lines, 1);
     }

@@ -1,1 +1,0 @@
-//! Placeholder: the ELM327 transport shell.
