@@ -141,11 +141,18 @@ impl CanDecoder {
             return;
         }
         let header_len = if self.extended { 8 } else { 3 };
+        // An 11-bit identifier is three hex digits, so only headered lines have odd length.
         let has_header = if self.extended {
             text.starts_with("18") && text.len() >= 10
         } else {
             text.len() % 2 == 1
         };
+        if has_header && text.len() <= header_len {
+            return self
+                .out
+                .anomalies
+                .push(Anomaly::ShortFrame(line.to_string()));
+        }
         if !has_header {
             // Headers off: a single frame without its PCI byte.
             return match hex_bytes(&text) {

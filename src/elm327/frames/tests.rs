@@ -210,3 +210,16 @@ fn garbage_lines_are_reported() {
     assert!(decoded.responses.is_empty());
     assert_eq!(decoded.anomalies.len(), 2);
 }
+
+#[test]
+fn regression_a_line_shorter_than_a_header_is_not_sliced() {
+    let decoded = can11(&["E"]);
+    assert!(decoded.responses.is_empty());
+    assert!(matches!(decoded.anomalies[..], [Anomaly::ShortFrame(_)]));
+    // Three digits alone announce a headerless multi-frame answer that then never came.
+    let decoded = can11(&["7E8"]);
+    assert_eq!(
+        decoded.anomalies,
+        vec![Anomaly::Incomplete(EcuAddress::Unknown)]
+    );
+}
