@@ -1,1 +1,137 @@
-//! Placeholder: filled in by the obd decoders work.
+//! Readiness monitors: service 01 PID 01 (since DTCs were cleared) and PID 41 (this drive
+//! cycle).
+//!
+//! Four bytes A B C D. A carries the MIL and the number of stored codes (PID 01 only; PID 41
+//! reserves it). B holds the continuous monitors: support in bits 0-2, "not complete" in bits
+//! 4-6, and in bit 3 the ignition type, which decides how C (support) and D (not complete)
+//! read: spark and compression engines have different non-continuous monitors.
+
+use serde::Serialize;
+
+use super::DecodeError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ignition {
+    Spark,
+    Compression,
+}
+
+impl Ignition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ignition::Spark => "spark",
+            Ignition::Compression => "compression",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Monitor {
+    pub name: &'static str,
+    pub key: &'static str,
+    pub supported: bool,
+    /// The standard's "not complete" bit inverted. ECUs must clear that bit for monitors
+    /// they do not support, so an unsupported monitor reads as complete: check `supported`.
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonitorStatus {
+    pub mil: bool,
+    pub dtc_count: u8,
+    pub ignition: Ignition,
+    pub monitors: Vec<Monitor>,
+}
+
+/// (bit, key, name) of the continuous monitors in B (support bit; not-complete bit is +4).
+const CONTINUOUS: [(u8, &str, &str); 3] = [
+    (0, "misfire", "Misfire"),
+    (1, "fuel_system", "Fuel system"),
+    (2, "components", "Comprehensive components"),
+];
+
+/// Non-continuous monitors of spark ignition engines, bits of C and D.
+const SPARK: [(u8, &str, &str); 8] = [
+    (0, "catalyst", "Catalyst"),
+    (1, "heated_catalyst", "Heated catalyst"),
+    (2, "evap_system", "Evaporative system"),
+    (3, "secondary_air", "Secondary air system"),
+    (4, "ac_refrigerant", "A/C refrigerant"),
+    (5, "o2_sensor", "Oxygen sensor"),
+    (6, "o2_sensor_heater", "Oxygen sensor heater"),
+    (7, "egr_vvt", "EGR and/or VVT system"),
+];
+
+/// Non-continuous monitors of compression ignition engines; bits 2 and 4 are reserved.
+const COMPRESSION: [(u8, &str, &str); 6] = [
+    (0, "nmhc_catalyst", "NMHC catalyst"),
+    (1, "nox_scr", "NOx/SCR aftertreatment"),
+    (3, "boost_pressure", "Boost pressure"),
+    (5, "exhaust_gas_sensor", "Exhaust gas sensor"),
+    (6, "pm_filter", "PM filter"),
+    (7, "egr_vvt", "EGR and/or VVT system"),
+];
+
+impl MonitorStatus {
+    /// Decodes PID 01's four data bytes (bytes after the PID; extra bytes are ignored).
+    pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_bytes(data, 0x01)
+    }
+
+    /// Decodes PID 41's four data bytes. Its A byte is reserved, so `mil` is false and
+    /// `dtc_count` 0 whatever the ECU put there.
+    pub fn decode_drive_cycle(data: &[u8]) -> Result<Self, DecodeError> {
+        let mut status = Self::decode_bytes(data, 0x41)?;
+        status.mil = false;
+        status.dtc_count = 0;
+        Ok(status)
+    }
+
+    fn decode_bytes(data: &[u8], pid: u8) -> Result<Self, DecodeError> {
+        let &[a, b, c, d, ..] = data else {
+            return Err(DecodeError::Length {
+                pid,
+                expected: 4,
+                got: data.len(),
+            });
+        };
+        let ignition = if b & 0x08 != 0 {
+            Ignition::Compression
+        } else {
+            Ignition::Spark
+        };
+        let monitor =
+            |(bit, key, name): (u8, &'static str, &'static str), support: u8, incomplete: u8| {
+                Monitor {
+                    name,
+                    key,
+                    supported: support & (1 << bit) != 0,
+                    complete: incomplete & (1 << bit) == 0,
+                }
+            };
+        let mut monitors: Vec<Monitor> =
+            CONTINUOUS.iter().map(|&m| monitor(m, b, b >> 4)).collect();
+        let non_continuous: &[(u8, &str, &str)] = match ignition {
+            Ignition::Spark => &SPARK,
+            Ignition::Compression => &COMPRESSION,
+        };
+        monitors.extend(non_continuous.iter().map(|&m| monitor(m, c, d)));
+        Ok(MonitorStatus {
+            mil: a & 0x80 != 0,
+            dtc_count: a & 0x7F,
+            ignition,
+            monitors,
+        })
+    }
+
+    pub fn monitor(&self, key: &str) -> Option<&Monitor> {
+        self.monitors.iter().find(|m| m.key == key)
+    }
+
+    /// Supported monitors that have not completed: what keeps a vehicle from passing an
+    /// inspection.
+    pub fn incomplete(&self) -> impl Iterator<Item = &Monitor> {
+        self.monitors.iter().filter(|m| m.supported && !m.complete)
+    }
+}
