@@ -14,6 +14,8 @@ mod tests_ext;
 
 use serde::Serialize;
 
+pub(crate) use decoders::hex as hex_bytes;
+
 use super::DecodeError;
 
 /// How a PID's data bytes become values.
