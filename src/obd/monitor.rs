@@ -135,3 +135,89 @@ impl MonitorStatus {
         self.monitors.iter().filter(|m| m.supported && !m.complete)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(status: &MonitorStatus, key: &str) -> (bool, bool) {
+        let m = status
+            .monitor(key)
+            .unwrap_or_else(|| panic!("no monitor {key}"));
+        (m.supported, m.complete)
+    }
+
+    #[test]
+    fn spark_ignition() {
+        // A: MIL on, 3 codes. B: three continuous monitors supported, all complete.
+        // C 0x65: catalyst, evap, O2 sensor, O2 heater supported. D 0x21: catalyst and O2
+        // sensor not complete.
+        let status = MonitorStatus::decode(&[0x83, 0x07, 0x65, 0x21]).unwrap();
+        assert!(status.mil);
+        assert_eq!(status.dtc_count, 3);
+        assert_eq!(status.ignition, Ignition::Spark);
+        assert_eq!(status.monitors.len(), 3 + 8);
+        assert_eq!(state(&status, "misfire"), (true, true));
+        assert_eq!(state(&status, "components"), (true, true));
+        assert_eq!(state(&status, "catalyst"), (true, false));
+        assert_eq!(state(&status, "evap_system"), (true, true));
+        assert_eq!(state(&status, "o2_sensor"), (true, false));
+        assert_eq!(state(&status, "o2_sensor_heater"), (true, true));
+        assert_eq!(state(&status, "egr_vvt"), (false, true));
+        let incomplete: Vec<&str> = status.incomplete().map(|m| m.key).collect();
+        assert_eq!(incomplete, ["catalyst", "o2_sensor"]);
+    }
+
+    #[test]
+    fn compression_ignition() {
+        // B 0x1F: compression (bit 3), misfire/fuel/components supported, misfire not
+        // complete (bit 4). C 0xE3: NMHC, NOx/SCR, exhaust sensor, PM filter, EGR. D 0x40: PM
+        // filter not complete.
+        let status = MonitorStatus::decode(&[0x00, 0x1F, 0xE3, 0x40]).unwrap();
+        assert!(!status.mil);
+        assert_eq!(status.dtc_count, 0);
+        assert_eq!(status.ignition, Ignition::Compression);
+        assert_eq!(state(&status, "misfire"), (true, false));
+        assert_eq!(state(&status, "fuel_system"), (true, true));
+        assert_eq!(state(&status, "nmhc_catalyst"), (true, true));
+        assert_eq!(state(&status, "nox_scr"), (true, true));
+        assert_eq!(state(&status, "boost_pressure"), (false, true));
+        assert_eq!(state(&status, "pm_filter"), (true, false));
+        assert_eq!(state(&status, "egr_vvt"), (true, true));
+        assert!(status.monitor("catalyst").is_none());
+        assert_eq!(status.monitors.len(), 3 + 6);
+    }
+
+    #[test]
+    fn drive_cycle_ignores_the_reserved_byte() {
+        let status = MonitorStatus::decode_drive_cycle(&[0xFF, 0x07, 0x01, 0x01]).unwrap();
+        assert!(!status.mil);
+        assert_eq!(status.dtc_count, 0);
+        assert_eq!(state(&status, "catalyst"), (true, false));
+    }
+
+    #[test]
+    fn short_data_is_a_length_error() {
+        assert_eq!(
+            MonitorStatus::decode(&[0x00, 0x07, 0x65]),
+            Err(DecodeError::Length {
+                pid: 0x01,
+                expected: 4,
+                got: 3
+            })
+        );
+        assert_eq!(
+            MonitorStatus::decode_drive_cycle(&[]),
+            Err(DecodeError::Length {
+                pid: 0x41,
+                expected: 4,
+                got: 0
+            })
+        );
+        // Padding after the four bytes is ignored.
+        assert_eq!(
+            MonitorStatus::decode(&[0x81, 0x07, 0x65, 0x21, 0xAA]),
+            MonitorStatus::decode(&[0x81, 0x07, 0x65, 0x21])
+        );
+    }
+}
