@@ -61,6 +61,20 @@ impl std::fmt::Debug for PidDef {
     }
 }
 
+/// Serializes the definition, not the formula, e.g. for listing PIDs on the command line.
+impl Serialize for PidDef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("PidDef", 5)?;
+        s.serialize_field("pid", &self.pid)?;
+        s.serialize_field("key", self.key)?;
+        s.serialize_field("name", self.name)?;
+        s.serialize_field("len", &self.len)?;
+        s.serialize_field("unit", self.unit)?;
+        s.end()
+    }
+}
+
 impl PartialEq for PidDef {
     fn eq(&self, other: &Self) -> bool {
         self.pid == other.pid

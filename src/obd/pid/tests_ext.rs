@@ -230,3 +230,10 @@ proptest::proptest! {
         let _ = decode_supported(pid, &data);
     }
 }
+
+#[test]
+fn definitions_serialize_without_their_formula() {
+    let json = serde_json::to_value(pid_def(0x0C)).unwrap_or_default();
+    let expected = serde_json::json!({"pid": 12, "key": "rpm", "name": "Engine speed", "len": 2, "unit": "rpm"});
+    assert_eq!(json, expected);
+}
