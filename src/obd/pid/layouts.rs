@@ -35,7 +35,7 @@ const fn percent(bit: u8, key: &'static str, at: usize) -> Field {
     field(bit, key, "%", at, 1, 100.0, 255.0, 0.0)
 }
 
-/// Exhaust gas temperatures: two bytes each, 0.1 °C per bit from -40 °C.
+/// Exhaust gas and filter temperatures: two bytes each, 0.1 °C per bit from -40 °C.
 const fn egt(bit: u8, key: &'static str) -> Field {
     field(bit, key, "°C", 1 + 2 * bit as usize, 2, 1.0, 10.0, -40.0)
 }
@@ -104,6 +104,34 @@ const ENGINE_RUN_TIME: [Field; 3] = [
     field(2, "pto", "s", 9, 4, 1.0, 1.0, 0.0),
 ];
 
+const WASTEGATE: [Field; 4] = [
+    percent(0, "commanded_a", 1),
+    percent(1, "position_a", 2),
+    percent(2, "commanded_b", 3),
+    percent(3, "position_b", 4),
+];
+
+const EXHAUST_PRESSURE: [Field; 2] = [
+    field(0, "bank_1", "kPa", 1, 2, 1.0, 100.0, 0.0),
+    field(1, "bank_2", "kPa", 3, 2, 1.0, 100.0, 0.0),
+];
+
+/// Turbocharger A and B share a layout: compressor temperatures in one byte, turbine
+/// temperatures (hotter) in two bytes at 0.1 °C.
+const TURBO_TEMPS: [Field; 4] = [
+    temp(0, "compressor_inlet", 1),
+    temp(1, "compressor_outlet", 2),
+    field(2, "turbine_inlet", "°C", 3, 2, 1.0, 10.0, -40.0),
+    field(3, "turbine_outlet", "°C", 5, 2, 1.0, 10.0, -40.0),
+];
+
+const DPF_TEMPS: [Field; 4] = [
+    egt(0, "b1_inlet"),
+    egt(1, "b1_outlet"),
+    egt(2, "b2_inlet"),
+    egt(3, "b2_outlet"),
+];
+
 pub(super) fn maf_sensors(_: &PidDef, data: &[u8]) -> Vec<Value> {
     fields(data, &MAF_SENSORS)
 }
@@ -142,4 +170,20 @@ pub(super) fn egt_bank_2(_: &PidDef, data: &[u8]) -> Vec<Value> {
 
 pub(super) fn engine_run_time(_: &PidDef, data: &[u8]) -> Vec<Value> {
     fields(data, &ENGINE_RUN_TIME)
+}
+
+pub(super) fn wastegate(_: &PidDef, data: &[u8]) -> Vec<Value> {
+    fields(data, &WASTEGATE)
+}
+
+pub(super) fn exhaust_pressure(_: &PidDef, data: &[u8]) -> Vec<Value> {
+    fields(data, &EXHAUST_PRESSURE)
+}
+
+pub(super) fn turbo_temps(_: &PidDef, data: &[u8]) -> Vec<Value> {
+    fields(data, &TURBO_TEMPS)
+}
+
+pub(super) fn dpf_temps(_: &PidDef, data: &[u8]) -> Vec<Value> {
+    fields(data, &DPF_TEMPS)
 }

@@ -71,6 +71,29 @@ fn exhaust_gas_temperatures() {
 }
 
 #[test]
+fn turbo_wastegate_and_filter_layouts() {
+    check(0x72, &[0x03, 0x33, 0x66, 0, 0], "commanded_a", 20.0);
+    check(0x72, &[0x03, 0x33, 0x66, 0, 0], "position_a", 40.0);
+    // 0x2710 = 10000 * 0.01 = 100 kPa
+    check(0x73, &[0x02, 0, 0, 0x27, 0x10], "bank_2", 100.0);
+    assert_eq!(read(0x73, &[0x02, 0, 0, 0x27, 0x10]).values.len(), 1);
+    // compressor inlet 0x50 = 80 - 40 = 40 °C; turbine inlet 0x1B58 = 7000 -> 660 °C
+    let turbo = [0x05, 0x50, 0x00, 0x1B, 0x58, 0x00, 0x00];
+    for pid in [0x75, 0x76] {
+        check(pid, &turbo, "compressor_inlet", 40.0);
+        check(pid, &turbo, "turbine_inlet", 660.0);
+        assert_eq!(read(pid, &turbo).values.len(), 2);
+    }
+    // bank 2 outlet 0x0FA0 = 4000 -> 360 °C
+    check(
+        0x7C,
+        &[0x08, 0, 0, 0, 0, 0, 0, 0x0F, 0xA0],
+        "b2_outlet",
+        360.0,
+    );
+}
+
+#[test]
 fn engine_run_time() {
     let bytes = [0x07, 0, 0, 0x0E, 0x10, 0, 0, 0, 0x3C, 0, 0, 0, 0];
     check(0x7F, &bytes, "total", 3600.0);
