@@ -339,15 +339,14 @@ pub(super) fn fields(data: &[u8], fields: &[Field]) -> Vec<Value> {
         .collect()
 }
 
-pub(super) fn transmission_gear(_def: &PidDef, data: &[u8]) -> Vec<Value> {
-    let (a, b) = (byte(data, 0), byte(data, 1));
+/// Only the gear ratio's place is published clearly (support bit A1, ratio in C-D); the
+/// gear number's encoding is not, so the bytes go along raw instead of a guessed gear.
+pub(super) fn transmission_gear(def: &PidDef, data: &[u8]) -> Vec<Value> {
     let mut values = Vec::new();
-    if a & 0x01 != 0 {
-        values.push(Value::number("gear", f64::from(b >> 4), ""));
-    }
-    if a & 0x02 != 0 {
+    if byte(data, 0) & 0x02 != 0 {
         values.push(Value::number("gear_ratio", word(data, 2) / 1000.0, "ratio"));
     }
+    values.extend(raw(def, data));
     values
 }
 
