@@ -33,4 +33,10 @@ pub enum DecodeError {
     },
     #[error("response too short for service {service:02X}: {got} bytes")]
     Truncated { service: u8, got: usize },
+    #[error("expected an answer to service {service:02X} PID {expected:02X}, got PID {got:02X}")]
+    WrongPid { service: u8, expected: u8, got: u8 },
+    #[error("the VIN '{vin}' is not valid: {reason}")]
+    InvalidVin { vin: String, reason: &'static str },
+    #[error("the multi-message answer to service 09 PID {pid:02X} is incomplete: {detail}")]
+    Sequence { pid: u8, detail: String },
 }

@@ -1,0 +1,223 @@
+//! The service 01 PID table of SAE J1979 / J1979-DA, 00 through C4, one line per PID:
+//! (pid, key, name, data bytes, unit, formula). PIDs the standard leaves reserved (95-97,
+//! AA-BF, C1-C2) are absent, so asking for them gives `DecodeError::UnknownPid`.
+//!
+//! `raw` marks layouts this crate does not take apart (mostly heavy-duty diesel PIDs with
+//! several sensors and status bits): their bytes are passed on as hex rather than guessed at.
+
+use super::decoders::*;
+use super::layouts::*;
+use super::{Formula, PidDef};
+
+const fn lin(mul: f64, div: f64, offset: f64) -> Formula {
+    Formula::Linear {
+        signed: false,
+        mul,
+        div,
+        offset,
+    }
+}
+
+const fn signed(mul: f64, div: f64) -> Formula {
+    Formula::Linear {
+        signed: true,
+        mul,
+        div,
+        offset: 0.0,
+    }
+}
+
+const fn custom(decode: fn(&PidDef, &[u8]) -> Vec<super::Value>) -> Formula {
+    Formula::Custom(decode)
+}
+
+const ONE: Formula = lin(1.0, 1.0, 0.0);
+const PCT: Formula = lin(100.0, 255.0, 0.0);
+const TRIM: Formula = lin(100.0, 128.0, -100.0);
+const TEMP: Formula = lin(1.0, 1.0, -40.0);
+const TORQUE: Formula = lin(1.0, 1.0, -125.0);
+const CAT_TEMP: Formula = lin(1.0, 10.0, -40.0);
+const SUPPORTED: Formula = custom(supported);
+const RAW: Formula = custom(raw);
+
+macro_rules! pid_table {
+    ($( ($pid:literal, $key:literal, $name:literal, $len:literal, $unit:literal, $formula:expr) ),* $(,)?) => {
+        pub(super) static PIDS: &[PidDef] = &[
+            $( PidDef { pid: $pid, key: $key, name: $name, len: $len, unit: $unit, formula: $formula } ),*
+        ];
+    };
+}
+
+pid_table! {
+    (0x00, "pids_supported_01_20", "PIDs supported [01-20]", 4, "", SUPPORTED),
+    (0x01, "monitor_status", "Monitor status since DTCs cleared", 4, "", custom(monitor_status)),
+    (0x02, "freeze_dtc", "DTC that stored the freeze frame", 2, "", custom(freeze_dtc)),
+    (0x03, "fuel_system_status", "Fuel system status", 2, "", custom(fuel_system_status)),
+    (0x04, "engine_load", "Calculated engine load", 1, "%", PCT),
+    (0x05, "coolant_temp", "Engine coolant temperature", 1, "°C", TEMP),
+    (0x06, "short_fuel_trim_1", "Short term fuel trim, bank 1", 1, "%", TRIM),
+    (0x07, "long_fuel_trim_1", "Long term fuel trim, bank 1", 1, "%", TRIM),
+    (0x08, "short_fuel_trim_2", "Short term fuel trim, bank 2", 1, "%", TRIM),
+    (0x09, "long_fuel_trim_2", "Long term fuel trim, bank 2", 1, "%", TRIM),
+    (0x0A, "fuel_pressure", "Fuel pressure (gauge)", 1, "kPa", lin(3.0, 1.0, 0.0)),
+    (0x0B, "intake_pressure", "Intake manifold absolute pressure", 1, "kPa", ONE),
+    (0x0C, "rpm", "Engine speed", 2, "rpm", lin(1.0, 4.0, 0.0)),
+    (0x0D, "speed", "Vehicle speed", 1, "km/h", ONE),
+    (0x0E, "timing_advance", "Timing advance (cylinder 1, before TDC)", 1, "°", lin(1.0, 2.0, -64.0)),
+    (0x0F, "intake_temp", "Intake air temperature", 1, "°C", TEMP),
+    (0x10, "maf", "Mass air flow rate", 2, "g/s", lin(1.0, 100.0, 0.0)),
+    (0x11, "throttle", "Absolute throttle position", 1, "%", PCT),
+    (0x12, "secondary_air_status", "Commanded secondary air status", 1, "", custom(secondary_air)),
+    (0x13, "o2_sensors_present", "Oxygen sensors present (2 banks)", 1, "", custom(o2_present_2_banks)),
+    (0x14, "o2_s1", "O2 sensor 1: voltage, short term fuel trim", 2, "", custom(o2_narrow)),
+    (0x15, "o2_s2", "O2 sensor 2: voltage, short term fuel trim", 2, "", custom(o2_narrow)),
+    (0x16, "o2_s3", "O2 sensor 3: voltage, short term fuel trim", 2, "", custom(o2_narrow)),
+    (0x17, "o2_s4", "O2 sensor 4: voltage, short term fuel trim", 2, "", custom(o2_narrow)),
+    (0x18, "o2_s5", "O2 sensor 5: voltage, short term fuel trim", 2, "", custom(o2_narrow)),
+    (0x19, "o2_s6", "O2 sensor 6: voltage, short term fuel trim", 2, "", custom(o2_narrow)),
+    (0x1A, "o2_s7", "O2 sensor 7: voltage, short term fuel trim", 2, "", custom(o2_narrow)),
+    (0x1B, "o2_s8", "O2 sensor 8: voltage, short term fuel trim", 2, "", custom(o2_narrow)),
+    (0x1C, "obd_standard", "OBD requirements the vehicle is certified to", 1, "", custom(obd_standard)),
+    (0x1D, "o2_sensors_present_4_banks", "Oxygen sensors present (4 banks)", 1, "", custom(o2_present_4_banks)),
+    (0x1E, "aux_input_status", "Auxiliary input status", 1, "", custom(aux_input)),
+    (0x1F, "run_time", "Run time since engine start", 2, "s", ONE),
+    (0x20, "pids_supported_21_40", "PIDs supported [21-40]", 4, "", SUPPORTED),
+    (0x21, "distance_with_mil", "Distance travelled with MIL on", 2, "km", ONE),
+    (0x22, "fuel_rail_pressure_vacuum", "Fuel rail pressure (relative to manifold vacuum)", 2, "kPa", lin(79.0, 1000.0, 0.0)),
+    (0x23, "fuel_rail_gauge_pressure", "Fuel rail gauge pressure (diesel or direct injection)", 2, "kPa", lin(10.0, 1.0, 0.0)),
+    (0x24, "o2_s1_wr_voltage", "O2 sensor 1 (wide range): lambda, voltage", 4, "", custom(o2_wide_voltage)),
+    (0x25, "o2_s2_wr_voltage", "O2 sensor 2 (wide range): lambda, voltage", 4, "", custom(o2_wide_voltage)),
+    (0x26, "o2_s3_wr_voltage", "O2 sensor 3 (wide range): lambda, voltage", 4, "", custom(o2_wide_voltage)),
+    (0x27, "o2_s4_wr_voltage", "O2 sensor 4 (wide range): lambda, voltage", 4, "", custom(o2_wide_voltage)),
+    (0x28, "o2_s5_wr_voltage", "O2 sensor 5 (wide range): lambda, voltage", 4, "", custom(o2_wide_voltage)),
+    (0x29, "o2_s6_wr_voltage", "O2 sensor 6 (wide range): lambda, voltage", 4, "", custom(o2_wide_voltage)),
+    (0x2A, "o2_s7_wr_voltage", "O2 sensor 7 (wide range): lambda, voltage", 4, "", custom(o2_wide_voltage)),
+    (0x2B, "o2_s8_wr_voltage", "O2 sensor 8 (wide range): lambda, voltage", 4, "", custom(o2_wide_voltage)),
+    (0x2C, "commanded_egr", "Commanded EGR", 1, "%", PCT),
+    (0x2D, "egr_error", "EGR error", 1, "%", TRIM),
+    (0x2E, "commanded_evap_purge", "Commanded evaporative purge", 1, "%", PCT),
+    (0x2F, "fuel_level", "Fuel tank level input", 1, "%", PCT),
+    (0x30, "warmups_since_clear", "Warm-ups since codes cleared", 1, "", ONE),
+    (0x31, "distance_since_clear", "Distance travelled since codes cleared", 2, "km", ONE),
+    (0x32, "evap_vapor_pressure", "Evap system vapour pressure", 2, "Pa", signed(1.0, 4.0)),
+    (0x33, "barometric_pressure", "Absolute barometric pressure", 1, "kPa", ONE),
+    (0x34, "o2_s1_wr_current", "O2 sensor 1 (wide range): lambda, current", 4, "", custom(o2_wide_current)),
+    (0x35, "o2_s2_wr_current", "O2 sensor 2 (wide range): lambda, current", 4, "", custom(o2_wide_current)),
+    (0x36, "o2_s3_wr_current", "O2 sensor 3 (wide range): lambda, current", 4, "", custom(o2_wide_current)),
+    (0x37, "o2_s4_wr_current", "O2 sensor 4 (wide range): lambda, current", 4, "", custom(o2_wide_current)),
+    (0x38, "o2_s5_wr_current", "O2 sensor 5 (wide range): lambda, current", 4, "", custom(o2_wide_current)),
+    (0x39, "o2_s6_wr_current", "O2 sensor 6 (wide range): lambda, current", 4, "", custom(o2_wide_current)),
+    (0x3A, "o2_s7_wr_current", "O2 sensor 7 (wide range): lambda, current", 4, "", custom(o2_wide_current)),
+    (0x3B, "o2_s8_wr_current", "O2 sensor 8 (wide range): lambda, current", 4, "", custom(o2_wide_current)),
+    (0x3C, "catalyst_temp_b1s1", "Catalyst temperature, bank 1 sensor 1", 2, "°C", CAT_TEMP),
+    (0x3D, "catalyst_temp_b2s1", "Catalyst temperature, bank 2 sensor 1", 2, "°C", CAT_TEMP),
+    (0x3E, "catalyst_temp_b1s2", "Catalyst temperature, bank 1 sensor 2", 2, "°C", CAT_TEMP),
+    (0x3F, "catalyst_temp_b2s2", "Catalyst temperature, bank 2 sensor 2", 2, "°C", CAT_TEMP),
+    (0x40, "pids_supported_41_60", "PIDs supported [41-60]", 4, "", SUPPORTED),
+    (0x41, "monitor_status_drive_cycle", "Monitor status this drive cycle", 4, "", custom(monitor_status)),
+    (0x42, "control_module_voltage", "Control module voltage", 2, "V", lin(1.0, 1000.0, 0.0)),
+    (0x43, "absolute_load", "Absolute load value", 2, "%", PCT),
+    (0x44, "commanded_lambda", "Commanded air-fuel equivalence ratio", 2, "ratio", lin(2.0, 65536.0, 0.0)),
+    (0x45, "relative_throttle", "Relative throttle position", 1, "%", PCT),
+    (0x46, "ambient_temp", "Ambient air temperature", 1, "°C", TEMP),
+    (0x47, "throttle_b", "Absolute throttle position B", 1, "%", PCT),
+    (0x48, "throttle_c", "Absolute throttle position C", 1, "%", PCT),
+    (0x49, "accelerator_d", "Accelerator pedal position D", 1, "%", PCT),
+    (0x4A, "accelerator_e", "Accelerator pedal position E", 1, "%", PCT),
+    (0x4B, "accelerator_f", "Accelerator pedal position F", 1, "%", PCT),
+    (0x4C, "commanded_throttle", "Commanded throttle actuator", 1, "%", PCT),
+    (0x4D, "time_with_mil", "Time run with MIL on", 2, "min", ONE),
+    (0x4E, "time_since_clear", "Time since trouble codes cleared", 2, "min", ONE),
+    (0x4F, "max_values", "Maximum lambda, O2 voltage, O2 current, intake pressure", 4, "", custom(max_values)),
+    (0x50, "max_maf", "Maximum mass air flow rate", 4, "g/s", custom(max_maf)),
+    (0x51, "fuel_type", "Fuel type", 1, "", custom(fuel_type)),
+    (0x52, "ethanol_percent", "Ethanol fuel percentage", 1, "%", PCT),
+    (0x53, "evap_vapor_pressure_abs", "Absolute evap system vapour pressure", 2, "kPa", lin(1.0, 200.0, 0.0)),
+    (0x54, "evap_vapor_pressure_wide", "Evap system vapour pressure (wide range)", 2, "Pa", signed(1.0, 1.0)),
+    (0x55, "short_secondary_o2_trim_1_3", "Short term secondary O2 trim, banks 1 and 3", 2, "", custom(secondary_trim)),
+    (0x56, "long_secondary_o2_trim_1_3", "Long term secondary O2 trim, banks 1 and 3", 2, "", custom(secondary_trim)),
+    (0x57, "short_secondary_o2_trim_2_4", "Short term secondary O2 trim, banks 2 and 4", 2, "", custom(secondary_trim)),
+    (0x58, "long_secondary_o2_trim_2_4", "Long term secondary O2 trim, banks 2 and 4", 2, "", custom(secondary_trim)),
+    (0x59, "fuel_rail_abs_pressure", "Fuel rail absolute pressure", 2, "kPa", lin(10.0, 1.0, 0.0)),
+    (0x5A, "relative_accelerator", "Relative accelerator pedal position", 1, "%", PCT),
+    (0x5B, "hybrid_battery_remaining", "Hybrid battery pack remaining life", 1, "%", PCT),
+    (0x5C, "oil_temp", "Engine oil temperature", 1, "°C", TEMP),
+    (0x5D, "fuel_injection_timing", "Fuel injection timing", 2, "°", lin(1.0, 128.0, -210.0)),
+    (0x5E, "fuel_rate", "Engine fuel rate", 2, "L/h", lin(1.0, 20.0, 0.0)),
+    (0x5F, "emission_requirements", "Emission requirements the vehicle is designed to", 1, "", RAW),
+    (0x60, "pids_supported_61_80", "PIDs supported [61-80]", 4, "", SUPPORTED),
+    (0x61, "demand_torque", "Driver's demand engine percent torque", 1, "%", TORQUE),
+    (0x62, "actual_torque", "Actual engine percent torque", 1, "%", TORQUE),
+    (0x63, "reference_torque", "Engine reference torque", 2, "N·m", ONE),
+    (0x64, "torque_data", "Engine percent torque data (idle, points 1-4)", 5, "", custom(torque_data)),
+    (0x65, "aux_io", "Auxiliary inputs and outputs", 2, "", custom(aux_io)),
+    (0x66, "maf_sensors", "Mass air flow sensors A and B", 5, "", custom(maf_sensors)),
+    (0x67, "coolant_temp_sensors", "Engine coolant temperature sensors 1 and 2", 3, "", custom(coolant_sensors)),
+    (0x68, "intake_temp_sensors", "Intake air temperature sensors", 7, "", custom(intake_temp_sensors)),
+    (0x69, "egr_data", "Commanded EGR, actual EGR and EGR error", 7, "", custom(egr)),
+    (0x6A, "intake_air_flow_control", "Commanded diesel intake air flow and relative position", 5, "", custom(intake_air_flow)),
+    (0x6B, "egr_temp", "Exhaust gas recirculation temperature", 5, "", RAW),
+    (0x6C, "throttle_actuator_control", "Commanded throttle actuator and relative throttle position", 5, "", custom(throttle_actuator)),
+    (0x6D, "fuel_pressure_control", "Fuel pressure control system", 11, "", RAW),
+    (0x6E, "injection_pressure_control", "Injection pressure control system", 9, "", RAW),
+    (0x6F, "turbo_inlet_pressure", "Turbocharger compressor inlet pressure", 3, "", custom(compressor_inlet)),
+    (0x70, "boost_pressure_control", "Boost pressure control", 10, "", RAW),
+    (0x71, "vgt_control", "Variable geometry turbo control", 6, "", RAW),
+    (0x72, "wastegate_control", "Wastegate control", 5, "", custom(wastegate)),
+    (0x73, "exhaust_pressure", "Exhaust pressure", 5, "", custom(exhaust_pressure)),
+    (0x74, "turbo_rpm", "Turbocharger speed", 5, "", RAW),
+    (0x75, "turbo_a_temp", "Turbocharger A temperatures", 7, "", custom(turbo_temps)),
+    (0x76, "turbo_b_temp", "Turbocharger B temperatures", 7, "", custom(turbo_temps)),
+    (0x77, "charge_air_cooler_temp", "Charge air cooler temperature", 5, "", RAW),
+    (0x78, "egt_bank_1", "Exhaust gas temperature, bank 1", 9, "", custom(egt_bank_1)),
+    (0x79, "egt_bank_2", "Exhaust gas temperature, bank 2", 9, "", custom(egt_bank_2)),
+    (0x7A, "dpf_bank_1", "Diesel particulate filter, bank 1", 7, "", RAW),
+    (0x7B, "dpf_bank_2", "Diesel particulate filter, bank 2", 7, "", RAW),
+    (0x7C, "dpf_temp", "Diesel particulate filter temperature", 9, "", custom(dpf_temps)),
+    (0x7D, "nox_nte_status", "NOx not-to-exceed control area status", 1, "", RAW),
+    (0x7E, "pm_nte_status", "PM not-to-exceed control area status", 1, "", RAW),
+    (0x7F, "engine_run_time", "Engine run time (total, idle, PTO)", 13, "", custom(engine_run_time)),
+    (0x80, "pids_supported_81_a0", "PIDs supported [81-A0]", 4, "", SUPPORTED),
+    (0x81, "aecd_run_time_1_5", "Engine run time for AECD #1-#5", 41, "", RAW),
+    (0x82, "aecd_run_time_6_10", "Engine run time for AECD #6-#10", 41, "", RAW),
+    (0x83, "nox_sensor", "NOx sensor", 9, "", RAW),
+    (0x84, "manifold_surface_temp", "Manifold surface temperature", 1, "°C", TEMP),
+    (0x85, "nox_reagent_system", "NOx reagent system", 10, "", RAW),
+    (0x86, "pm_sensor", "Particulate matter sensor", 5, "", RAW),
+    (0x87, "intake_pressure_sensors", "Intake manifold absolute pressure sensors", 5, "", RAW),
+    (0x88, "scr_inducement", "SCR inducement system", 13, "", RAW),
+    (0x89, "aecd_run_time_11_15", "Engine run time for AECD #11-#15", 41, "", RAW),
+    (0x8A, "aecd_run_time_16_20", "Engine run time for AECD #16-#20", 41, "", RAW),
+    (0x8B, "diesel_aftertreatment", "Diesel aftertreatment", 7, "", RAW),
+    (0x8C, "o2_sensors_wide_range", "O2 sensors (wide range)", 17, "", RAW),
+    (0x8D, "throttle_g", "Throttle position G", 1, "%", PCT),
+    (0x8E, "friction_torque", "Engine friction percent torque", 1, "%", TORQUE),
+    (0x8F, "pm_sensor_banks", "Particulate matter sensor, banks 1 and 2", 7, "", RAW),
+    (0x90, "wwh_obd_vehicle_info", "WWH-OBD vehicle OBD system information", 3, "", RAW),
+    (0x91, "wwh_obd_ecu_info", "WWH-OBD ECU OBD system information", 5, "", RAW),
+    (0x92, "fuel_system_control", "Fuel system control", 2, "", RAW),
+    (0x93, "wwh_obd_counters", "WWH-OBD vehicle OBD counters", 3, "", RAW),
+    (0x94, "nox_warning_inducement", "NOx warning and inducement system", 12, "", RAW),
+    (0x98, "egt_sensors_bank_1", "Exhaust gas temperature sensors, bank 1", 9, "", RAW),
+    (0x99, "egt_sensors_bank_2", "Exhaust gas temperature sensors, bank 2", 9, "", RAW),
+    (0x9A, "hybrid_ev_data", "Hybrid/EV system data (battery, voltage)", 6, "", RAW),
+    (0x9B, "def_sensor", "Diesel exhaust fluid sensor data", 4, "", RAW),
+    (0x9C, "o2_sensor_data", "O2 sensor data", 17, "", RAW),
+    (0x9D, "engine_fuel_rate_mass", "Engine and vehicle fuel rate", 4, "", RAW),
+    (0x9E, "exhaust_flow_rate", "Engine exhaust flow rate", 2, "", RAW),
+    (0x9F, "fuel_system_use", "Fuel system percentage use", 9, "", RAW),
+    (0xA0, "pids_supported_a1_c0", "PIDs supported [A1-C0]", 4, "", SUPPORTED),
+    (0xA1, "nox_sensor_corrected", "NOx sensor corrected data", 9, "", RAW),
+    (0xA2, "cylinder_fuel_rate", "Cylinder fuel rate", 2, "mg/stroke", lin(1.0, 32.0, 0.0)),
+    (0xA3, "evap_vapor_pressure_sensors", "Evap system vapour pressure sensors", 9, "", RAW),
+    (0xA4, "transmission_gear", "Transmission actual gear", 4, "", custom(transmission_gear)),
+    (0xA5, "def_dosing", "Commanded diesel exhaust fluid dosing", 4, "%", custom(def_dosing)),
+    (0xA6, "odometer", "Odometer", 4, "km", lin(1.0, 10.0, 0.0)),
+    (0xA7, "nox_sensor_3_4", "NOx sensor concentration, sensors 3 and 4", 4, "", RAW),
+    (0xA8, "nox_sensor_corrected_3_4", "NOx sensor corrected concentration, sensors 3 and 4", 4, "", RAW),
+    (0xA9, "abs_disable_switch", "ABS disable switch state", 4, "", custom(abs_switch)),
+    (0xC0, "pids_supported_c1_e0", "PIDs supported [C1-E0]", 4, "", SUPPORTED),
+    (0xC3, "pid_c3", "PID C3 (layout not published: drive condition, engine speed)", 0, "", RAW),
+    (0xC4, "pid_c4", "PID C4 (layout not published: engine idle and stop requests)", 0, "", RAW),
+    (0xE0, "pids_supported_e1_ff", "PIDs supported [E1-FF]", 4, "", SUPPORTED),
+}
