@@ -1,6 +1,84 @@
-//! The command line. Placeholder until the commands land.
+//! The command line: parses arguments, runs a command, turns errors into advice.
+
+mod clear;
+mod connect;
+mod decode;
+mod error;
+mod format;
+mod live;
+mod scan;
+
+use std::io::Write;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "obd-agent",
+    version,
+    about = "OBD-II diagnostics: read, triage and report a vehicle's faults"
+)]
+struct Cli {
+    /// Log detail: error, warn, info, debug, trace (or RUST_LOG).
+    #[arg(long, global = true, default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Intake report: VIN, MIL, trouble codes with triage, freeze frame, readiness, live values.
+    Scan(scan::ScanArgs),
+    /// Stream live values.
+    Live(live::LiveArgs),
+    /// Clear trouble codes (asks first), then check they are gone.
+    Clear(clear::ClearArgs),
+    /// Decode raw service responses, e.g. `41 0C 1A F8` or `43 01 43 01 96`.
+    Decode(decode::DecodeArgs),
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error::report(&e);
+            e.exit_code()
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout();
+    let result = match command {
+        Command::Scan(args) => scan::run(&args, &mut stdout).await,
+        Command::Live(args) => live::run(&args, &mut stdout).await,
+        Command::Clear(args) => {
+            let stdin = std::io::stdin();
+            clear::run(&args, &mut stdin.lock(), &mut stdout).await
+        }
+        Command::Decode(args) => decode::run(&args, &mut stdout),
+    };
+    let _ = stdout.flush();
+    result
 }

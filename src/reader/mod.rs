@@ -1,1 +1,272 @@
-//! Placeholder: reads a vehicle through a transport.
+//! Reads a vehicle through any [`Transport`]: which ECUs answer and what each supports, live
+//! data, trouble codes, freeze frames, vehicle information, clearing codes.
+//!
+//! This is where requests are planned (which PIDs to batch, how many answers to expect) and
+//! where ECU answers are merged; decoding itself is `obd`'s, and bytes on the wire are the
+//! transport's.
+
+mod codes;
+mod info;
+mod scan;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use tracing::{debug, warn};
+
+use crate::obd::DecodeError;
+use crate::obd::pid::{self, PidReading};
+use crate::obd::service;
+use crate::transport::{EcuAddress, EcuResponse, ObdRequest, Transport, TransportError};
+
+pub use codes::{ClearOutcome, DtcKind, EcuFreezeFrame, ReportedDtc};
+pub use info::EcuInfo;
+pub use scan::{ScanReport, scan};
+
+/// Most PIDs one service 01 request may carry (ISO 15765-4: seven data bytes).
+pub const MAX_PIDS_PER_REQUEST: usize = 6;
+/// Largest answer that fits one CAN frame: seven bytes after the PCI byte.
+const SINGLE_FRAME_PAYLOAD: usize = 7;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("no ECU answered the supported-PID request (01 00): is the ignition on?")]
+    NoEcu,
+    #[error("no ECU supports {0}")]
+    Unsupported(String),
+    #[error("unknown PID name '{0}': run `obd-agent live --list` for the names")]
+    UnknownPid(String),
+}
+
+/// One decoded value and the ECU it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EcuReading {
+    pub ecu: EcuAddress,
+    #[serde(flatten)]
+    pub reading: PidReading,
+}
+
+pub struct VehicleReader<'t> {
+    transport: &'t mut dyn Transport,
+    /// Service 01 PIDs each ECU said it supports (from 01 00, 01 20, ...).
+    supported: BTreeMap<EcuAddress, BTreeSet<u8>>,
+    /// Cleared when an ECU or adapter refuses several PIDs in one request.
+    multi_pid: bool,
+    /// Things that went wrong but did not stop the read, for the report.
+    pub warnings: Vec<String>,
+}
+
+impl<'t> VehicleReader<'t> {
+    pub fn new(transport: &'t mut dyn Transport) -> Self {
+        let multi_pid = transport.supports_multi_pid();
+        VehicleReader {
+            transport,
+            supported: BTreeMap::new(),
+            multi_pid,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn transport(&mut self) -> &mut dyn Transport {
+        &mut *self.transport
+    }
+
+    /// Which ECUs answer and which PIDs each supports. Asked once, then remembered.
+    pub async fn discover(&mut self) -> Result<&BTreeMap<EcuAddress, BTreeSet<u8>>, ReadError> {
+        if !self.supported.is_empty() {
+            return Ok(&self.supported);
+        }
+        let mut supported: BTreeMap<EcuAddress, BTreeSet<u8>> = BTreeMap::new();
+        let mut askers: Option<usize> = None;
+        for base in (0x00..=0xE0u8).step_by(0x20) {
+            let request = ObdRequest::new([0x01, base]).expecting(askers.unwrap_or(0) as u8);
+            let answers = self.transport.request(&request).await?;
+            for answer in &answers {
+                let bitmap = match answer.data.as_slice() {
+                    [0x41, pid, rest @ ..] if *pid == base => pid::decode_supported(base, rest),
+                    _ => continue,
+                };
+                match bitmap {
+                    Ok(pids) => supported.entry(answer.ecu).or_default().extend(pids),
+                    Err(e) => self.warn(format!(
+                        "ECU {} sent a bad bitmap for {base:02X}: {e}",
+                        answer.ecu
+                    )),
+                }
+            }
+            if supported.is_empty() {
+                return Err(ReadError::NoEcu);
+            }
+            let next = base.wrapping_add(0x20);
+            let continuing = supported.values().filter(|p| p.contains(&next)).count();
+            if continuing == 0 || base == 0xE0 {
+                break;
+            }
+            askers = Some(continuing);
+        }
+        debug!(?supported, "supported PIDs");
+        self.supported = supported;
+        Ok(&self.supported)
+    }
+
+    /// ECUs that answered discovery, in address order (the engine, 7E8 or 10, first).
+    pub fn ecus(&self) -> Vec<EcuAddress> {
+        self.supported.keys().copied().collect()
+    }
+
+    pub fn supports(&self, pid: u8) -> bool {
+        self.supported.values().any(|p| p.contains(&pid))
+    }
+
+    /// Reads PIDs (service 01) from every ECU that supports them, several per request where
+    /// the bus allows. PIDs no ECU supports are skipped; PID bitmaps are not values.
+    pub async fn read_pids(&mut self, pids: &[u8]) -> Result<Vec<EcuReading>, ReadError> {
+        self.discover().await?;
+        let wanted: Vec<u8> = pids
+            .iter()
+            .copied()
+            .filter(|p| p % 0x20 != 0 && self.supports(*p))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut readings = Vec::new();
+        let batch = if self.multi_pid {
+            MAX_PIDS_PER_REQUEST
+        } else {
+            1
+        };
+        for chunk in wanted.chunks(batch) {
+            let got = self.read_batch(chunk).await?;
+            readings.extend(got);
+        }
+        Ok(readings)
+    }
+
+    /// Reads one batch; anything an ECU should have answered but did not is asked alone.
+    async fn read_batch(&mut self, pids: &[u8]) -> Result<Vec<EcuReading>, ReadError> {
+        let request = self.batch_request(pids);
+        let answers = self.transport.request(&request).await?;
+        let mut readings = self.decode_current(&answers);
+        if pids.len() == 1 {
+            return Ok(readings);
+        }
+        let refused = answers.iter().any(|a| a.data.first() == Some(&0x7F));
+        let mut missing: BTreeSet<u8> = BTreeSet::new();
+        for (ecu, supported) in &self.supported {
+            for pid in pids.iter().filter(|p| supported.contains(p)) {
+                if !readings
+                    .iter()
+                    .any(|r| r.ecu == *ecu && r.reading.pid == *pid)
+                {
+                    missing.insert(*pid);
+                }
+            }
+        }
+        if refused || (!missing.is_empty() && readings.is_empty()) {
+            warn!("several PIDs per request refused; asking one at a time from now on");
+            self.multi_pid = false;
+        }
+        for pid in missing {
+            let answers = self.transport.request(&self.batch_request(&[pid])).await?;
+            readings.extend(self.decode_current(&answers));
+        }
+        Ok(readings)
+    }
+
+    /// The request for `pids`, with the number of answers to expect when each will fit one
+    /// frame (the adapter's count digit counts frames for multi-frame answers).
+    fn batch_request(&self, pids: &[u8]) -> ObdRequest {
+        let mut ecus = 0u8;
+        let mut fits = true;
+        for supported in self.supported.values() {
+            let size: usize = pids
+                .iter()
+                .filter(|p| supported.contains(p))
+                .map(|p| {
+                    // Unknown or unpublished lengths count as too long for one frame.
+                    1 + pid::pid_def(*p).map_or(SINGLE_FRAME_PAYLOAD, |d| {
+                        if d.has_fixed_len() {
+                            d.len
+                        } else {
+                            SINGLE_FRAME_PAYLOAD
+                        }
+                    })
+                })
+                .sum();
+            if size > 0 {
+                ecus += 1;
+                fits &= 1 + size <= SINGLE_FRAME_PAYLOAD;
+            }
+        }
+        let request = ObdRequest::new(service::current_data_request(pids));
+        if fits {
+            request.expecting(ecus)
+        } else {
+            request
+        }
+    }
+
+    fn decode_current(&mut self, answers: &[EcuResponse]) -> Vec<EcuReading> {
+        let mut out = Vec::new();
+        for answer in answers {
+            if answer.data.first() != Some(&0x41) {
+                continue;
+            }
+            match service::decode_current_data(&answer.data[1..]) {
+                Ok(readings) => out.extend(readings.into_iter().filter(|r| r.pid % 0x20 != 0).map(
+                    |reading| EcuReading {
+                        ecu: answer.ecu,
+                        reading,
+                    },
+                )),
+                Err(e) => self.warn(format!(
+                    "ECU {} sent data that does not decode: {e}",
+                    answer.ecu
+                )),
+            }
+        }
+        out
+    }
+
+    /// Resolves PID names (`rpm`) or hex numbers (`0C`) to PID numbers.
+    pub fn resolve_pids(names: &[String]) -> Result<Vec<u8>, ReadError> {
+        names
+            .iter()
+            .map(|name| {
+                pid::pid_by_key(name.trim())
+                    .map(|d| d.pid)
+                    .ok_or_else(|| ReadError::UnknownPid(name.clone()))
+            })
+            .collect()
+    }
+
+    fn warn(&mut self, message: String) {
+        warn!("{message}");
+        self.warnings.push(message);
+    }
+}
+
+/// Groups answers by ECU, keeping bus order within each.
+fn by_ecu(answers: Vec<EcuResponse>) -> BTreeMap<EcuAddress, Vec<Vec<u8>>> {
+    let mut grouped: BTreeMap<EcuAddress, Vec<Vec<u8>>> = BTreeMap::new();
+    for answer in answers {
+        grouped.entry(answer.ecu).or_default().push(answer.data);
+    }
+    grouped
+}
+
+fn negative(data: &[u8]) -> Option<DecodeError> {
+    match data {
+        [0x7F, service, nrc, ..] => Some(DecodeError::Negative {
+            service: *service,
+            nrc: *nrc,
+            reason: service::nrc_name(*nrc),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
