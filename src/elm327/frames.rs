@@ -51,7 +51,7 @@ struct Assembly {
 }
 
 fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..hex.len())
@@ -145,7 +145,7 @@ impl CanDecoder {
         let has_header = if self.extended {
             text.starts_with("18") && text.len() >= 10
         } else {
-            text.len() % 2 == 1
+            !text.len().is_multiple_of(2)
         };
         if has_header && text.len() <= header_len {
             return self

@@ -197,7 +197,8 @@ impl<'t> VehicleReader<'t> {
                 .sum();
             if size > 0 {
                 ecus += 1;
-                fits &= 1 + size <= SINGLE_FRAME_PAYLOAD;
+                let answer_len = 1 + size; // the service byte, then PID and data bytes
+                fits &= answer_len <= SINGLE_FRAME_PAYLOAD;
             }
         }
         let request = ObdRequest::new(service::current_data_request(pids));
