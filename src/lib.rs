@@ -9,6 +9,7 @@ pub mod diagnosis;
 pub mod dtcdb;
 pub mod elm327;
 pub mod obd;
+pub mod outbox;
 pub mod reader;
 pub mod sim;
 pub mod transport;
