@@ -10,7 +10,7 @@ use crate::transport::elm327::{Elm327Options, Elm327Transport};
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
     /// Adapter: serial device (/dev/ttyUSB0, /dev/rfcomm0) or host:port for WiFi (192.168.0.10:35000).
-    #[arg(long, short, env = "OBD_AGENT_PORT", required_unless_present = "sim")]
+    #[arg(long, short, env = "OBD_AGENT_PORT")]
     pub port: Option<String>,
     /// Serial speed; by default the common rates are tried.
     #[arg(long)]
@@ -45,7 +45,7 @@ impl ConnectArgs {
         let port = self
             .port
             .clone()
-            .ok_or_else(|| CliError::Usage("give --port or --sim".into()))?;
+            .ok_or_else(|| CliError::Usage("no adapter given: pass --port (e.g. /dev/ttyUSB0 or 192.168.0.10:35000) or --sim SCENARIO".into()))?;
         let mut options = Elm327Options::new(port);
         options.baud = self.baud;
         options.protocol = self.protocol.0;
