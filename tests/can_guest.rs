@@ -10,7 +10,10 @@ mod sock;
 
 use std::time::{Duration, Instant};
 
-use obd_agent::isotp::{Addressing, CanId, Config, Receiver, RxEvent, Sender, StMin, TxStep};
+use obd_agent::isotp::{
+    Addressing, CanId, Config, Exchange, ExchangeOutcome, Receiver, RxEvent, Sender, StMin, Step,
+    TxStep,
+};
 use sock::{Fc, KernelIsoTp, RawCan};
 
 const IFACE: &str = "vcan0";
@@ -73,8 +76,8 @@ fn kernel_isotp_pair_pads_frames_and_sends_flow_control() {
         return;
     }
     let observer = RawCan::open(IFACE).expect("observer");
-    let tester = KernelIsoTp::open(IFACE, 0x7E8, 0x7E0, None).expect("tester socket");
-    let ecu = KernelIsoTp::open(IFACE, 0x7E0, 0x7E8, None).expect("ecu socket");
+    let tester = KernelIsoTp::open(IFACE, ECU, TESTER, None).expect("tester socket");
+    let ecu = KernelIsoTp::open(IFACE, TESTER, ECU, None).expect("ecu socket");
     ecu.send(VIN_ANSWER).expect("ecu sends");
     assert_eq!(
         tester.recv(WAIT).expect("recv").as_deref(),
@@ -114,7 +117,7 @@ fn core_reassembles_what_kernel_isotp_sends() {
     }
     let raw = RawCan::open(IFACE).expect("raw socket");
     let observer = RawCan::open(IFACE).expect("observer");
-    let ecu = KernelIsoTp::open(IFACE, 0x7E0, 0x7E8, None).expect("ecu socket");
+    let ecu = KernelIsoTp::open(IFACE, TESTER, ECU, None).expect("ecu socket");
     // A block size makes the kernel wait for our FC mid-message, and STmin makes it pace.
     let config = Config {
         block_size: 4,
@@ -154,16 +157,12 @@ fn kernel_isotp_reassembles_what_core_sends() {
         return;
     }
     let raw = RawCan::open(IFACE).expect("raw socket");
-    let ecu = KernelIsoTp::open(
-        IFACE,
-        0x7E0,
-        0x7E8,
-        Some(Fc {
-            block_size: 3,
-            st_min: 1,
-        }),
-    )
-    .expect("ecu socket");
+    let observer = RawCan::open(IFACE).expect("observer");
+    let fc = Fc {
+        block_size: 3,
+        st_min: 1,
+    };
+    let ecu = KernelIsoTp::open(IFACE, TESTER, ECU, Some(fc)).expect("ecu socket");
     let message: Vec<u8> = (0..60u8).rev().collect();
     let mut sender = Sender::new(TESTER, ECU, &message, &Config::default()).expect("valid payload");
     let start = Instant::now();
@@ -182,4 +181,95 @@ fn kernel_isotp_reassembles_what_core_sends() {
         }
     }
     assert_eq!(ecu.recv(WAIT).expect("recv"), Some(message));
+    let frames = drain(&observer);
+    assert_all_dlc_8(&frames);
+    // 60 bytes = FF + 8 CF; the kernel asks for FC after the FF and after CF 3 and 6.
+    let fcs: Vec<_> = frames.iter().filter(|(id, _)| *id == ECU).collect();
+    assert_eq!(fcs.len(), 3, "{frames:02X?}");
+    assert!(fcs.iter().all(|(_, data)| data[..3] == [0x30, 3, 1]));
+}
+
+/// Drives an exchange over a raw socket the way the SocketCAN transport will.
+fn run_exchange(raw: &RawCan, mut exchange: Exchange) -> ExchangeOutcome {
+    let start = Instant::now();
+    loop {
+        let now = start.elapsed();
+        assert!(now < WAIT * 3, "exchange never finished");
+        match exchange.poll(now) {
+            Step::Send(f) => raw.send(f.id, &f.data).expect("send"),
+            Step::WaitUntil(t) => {
+                if let Some((id, data)) = raw.recv(t.saturating_sub(now)).expect("recv") {
+                    exchange.on_frame(start.elapsed(), id, &data);
+                }
+            }
+            Step::Finished => return exchange.finish().expect("request sent"),
+        }
+    }
+}
+
+/// Two kernel ISO-TP "ECUs" answer a functional VIN request at once with segmented answers.
+fn two_ecus_answer(functional: CanId, addressing: Addressing, ecus: [(CanId, CanId); 2]) {
+    let raw = RawCan::open(IFACE).expect("raw socket");
+    let ecu_threads: Vec<_> = ecus
+        .iter()
+        .enumerate()
+        .map(|(i, &(request, answer))| {
+            let listen =
+                KernelIsoTp::open(IFACE, functional, answer, None).expect("functional socket");
+            let reply = KernelIsoTp::open(IFACE, request, answer, None).expect("physical socket");
+            std::thread::spawn(move || {
+                let got = listen.recv(WAIT).expect("ecu recv");
+                assert_eq!(got.as_deref(), Some(&[0x09, 0x02][..]));
+                let mut vin = VIN_ANSWER.to_vec();
+                vin[19] = b'0' + i as u8;
+                reply.send(&vin).expect("ecu answers");
+            })
+        })
+        .collect();
+    // TCG guests are slow to schedule the ECU threads; the standard 50 ms is for real ECUs.
+    let config = Config {
+        p2: Duration::from_millis(500),
+        ..Config::default()
+    };
+    let exchange =
+        Exchange::new(functional, addressing, &[0x09, 0x02], &config, None).expect("valid");
+    let outcome = run_exchange(&raw, exchange);
+    for t in ecu_threads {
+        t.join().expect("ecu thread");
+    }
+    assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+    let mut answers = outcome.responses;
+    answers.sort();
+    assert_eq!(answers.len(), 2, "{answers:02X?}");
+    for (i, (from, data)) in answers.iter().enumerate() {
+        assert_eq!(*from, ecus[i].1);
+        assert_eq!(data[..19], VIN_ANSWER[..19]);
+        assert_eq!(data[19], b'0' + i as u8);
+    }
+}
+
+#[test]
+#[ignore = "needs vcan0: run tests/guest/run.sh"]
+fn exchange_collects_two_segmented_answers_11_bit() {
+    if !in_guest("exchange_collects_two_segmented_answers_11_bit") {
+        return;
+    }
+    let ecus = [
+        (TESTER, ECU),
+        (CanId::Standard(0x7E1), CanId::Standard(0x7E9)),
+    ];
+    two_ecus_answer(CanId::OBD_FUNCTIONAL_11, Addressing::Obd11, ecus);
+}
+
+#[test]
+#[ignore = "needs vcan0: run tests/guest/run.sh"]
+fn exchange_collects_two_segmented_answers_29_bit() {
+    if !in_guest("exchange_collects_two_segmented_answers_29_bit") {
+        return;
+    }
+    let ecus = [
+        (CanId::Extended(0x18DA10F1), CanId::Extended(0x18DAF110)),
+        (CanId::Extended(0x18DA18F1), CanId::Extended(0x18DAF118)),
+    ];
+    two_ecus_answer(CanId::OBD_FUNCTIONAL_29, Addressing::Obd29, ecus);
 }

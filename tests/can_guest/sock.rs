@@ -51,6 +51,14 @@ struct IsotpOptions {
     rx_ext_address: u8,
 }
 
+/// The kernel's `canid_t`: the format is the EFF flag bit.
+fn raw_id(id: CanId) -> u32 {
+    match id {
+        CanId::Standard(id) => u32::from(id),
+        CanId::Extended(id) => id | CAN_EFF_FLAG,
+    }
+}
+
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret < 0 {
         Err(io::Error::last_os_error())
@@ -121,10 +129,7 @@ impl RawCan {
 
     pub fn send(&self, id: CanId, data: &[u8]) -> io::Result<()> {
         let mut frame = RawFrame {
-            can_id: match id {
-                CanId::Standard(id) => u32::from(id),
-                CanId::Extended(id) => id | CAN_EFF_FLAG,
-            },
+            can_id: raw_id(id),
             len: data.len().min(8) as u8,
             ..RawFrame::default()
         };
@@ -189,7 +194,7 @@ pub struct Fc {
 
 impl KernelIsoTp {
     /// Receives on `rx`, sends on `tx`, pads every frame to 8 bytes with 0xCC.
-    pub fn open(iface: &str, rx: u32, tx: u32, fc: Option<Fc>) -> io::Result<KernelIsoTp> {
+    pub fn open(iface: &str, rx: CanId, tx: CanId, fc: Option<Fc>) -> io::Result<KernelIsoTp> {
         let fd = open(libc::SOCK_DGRAM, libc::CAN_ISOTP)?;
         let opts = IsotpOptions {
             flags: CAN_ISOTP_TX_PADDING,
@@ -212,8 +217,8 @@ impl KernelIsoTp {
         let addr = SockaddrCan {
             family: libc::AF_CAN as libc::sa_family_t,
             ifindex: ifindex(iface)?,
-            rx_id: rx,
-            tx_id: tx,
+            rx_id: raw_id(rx),
+            tx_id: raw_id(tx),
             _tail: [0],
         };
         bind(&fd, &addr)?;
