@@ -48,7 +48,12 @@ fetch_kernel() {
     say "fetching $pkg"
     rm -rf "$kdir" "$WORK/dl" && mkdir -p "$kdir" "$WORK/dl/x"
     # apt's sandbox user cannot write into the work tree; a temp dir it owns avoids the warning.
-    (cd "$WORK/dl" && apt-get download "$pkg" 2>/dev/null) || return 1
+    # Stale apt lists name a version the mirror no longer has: refresh once and retry.
+    if ! (cd "$WORK/dl" && apt-get download "$pkg" 2>/dev/null); then
+        as_root apt-get update -qq || return 1
+        pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+        (cd "$WORK/dl" && apt-get download "$pkg" 2>/dev/null) || return 1
+    fi
     dpkg-deb --fsys-tarfile "$WORK"/dl/"$pkg"_*.deb |
         tar -x -C "$WORK/dl/x" --wildcards './boot/vmlinuz-*' '*/kernel/net/can/*' '*/kernel/drivers/net/can/*' || return 1
     local vmlinuz off m
@@ -69,8 +74,10 @@ fetch_kernel() {
 # The can_guest test binary, statically linked against glibc so the guest needs no libc.
 build_tests() {
     local out
-    out=$(cd "$ROOT" && RUSTFLAGS="-C target-feature=+crt-static" \
-        cargo test --test can_guest --no-run --target "$TARGET" --message-format=json) || return 1
+    export RUSTFLAGS="-C target-feature=+crt-static"
+    # Once for the diagnostics on stderr, once (a no-op by then) for the path in JSON.
+    (cd "$ROOT" && cargo test --test can_guest --no-run --target "$TARGET") || return 1
+    out=$(cd "$ROOT" && cargo test --test can_guest --no-run --target "$TARGET" --message-format=json 2>/dev/null) || return 1
     TEST_BIN=$(printf '%s\n' "$out" | grep -o '"executable":"[^"]*can_guest[^"]*"' | tail -1 | cut -d'"' -f4)
     [ -x "$TEST_BIN" ] || { say "no test executable in cargo's output"; return 1; }
     if readelf -l "$TEST_BIN" | grep -q INTERP; then
