@@ -34,9 +34,12 @@ pub struct ExchangeOutcome {
     pub problems: Vec<IsoTpError>,
 }
 
+/// One request and its answers; see the module docs of [`crate::isotp`] for the shell loop.
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// The request on its way out.
     sender: Sender,
+    /// Every ECU's answer on its way in.
     receiver: Receiver,
     p2: Duration,
     p2_star: Duration,
@@ -48,6 +51,7 @@ pub struct Exchange {
     pending: BTreeMap<CanId, Duration>,
     /// Stop early once this many final answers arrived.
     expected: Option<usize>,
+    /// What `finish` hands back, filled as answers complete.
     outcome: ExchangeOutcome,
     /// Set when the request itself could not be sent.
     failed: Option<IsoTpError>,

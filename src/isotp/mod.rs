@@ -13,6 +13,33 @@
 //! - [`Exchange`] is one OBD request and the collection of every answer to it, with the
 //!   ISO 15765-4 response timing (P2CAN, and P2* after a "response pending" NRC).
 //!
+//! The shell loop for one OBD request (the SocketCAN transport does this with a socket):
+//!
+//! ```
+//! use std::time::Duration;
+//! use obd_agent::isotp::{Addressing, CanId, Config, Exchange, Step};
+//!
+//! let request = [0x01, 0x0D];
+//! let config = Config::default();
+//! let mut ex = Exchange::new(CanId::OBD_FUNCTIONAL_11, Addressing::Obd11, &request, &config, Some(1))?;
+//! let mut now = Duration::ZERO;
+//! loop {
+//!     match ex.poll(now) {
+//!         // Write the frame to the socket.
+//!         Step::Send(frame) => assert_eq!(frame.to_string(), "7DF 02 01 0D CC CC CC CC CC"),
+//!         // Read with a timeout of `deadline - now`; feed what arrives. Here an ECU answers.
+//!         Step::WaitUntil(_deadline) => {
+//!             now += Duration::from_millis(5);
+//!             ex.on_frame(now, CanId::Standard(0x7E8), &[0x03, 0x41, 0x0D, 0x32]);
+//!         }
+//!         Step::Finished => break,
+//!     }
+//! }
+//! let outcome = ex.finish()?;
+//! assert_eq!(outcome.responses, vec![(CanId::Standard(0x7E8), vec![0x41, 0x0D, 0x32])]);
+//! # Ok::<(), obd_agent::isotp::IsoTpError>(())
+//! ```
+//!
 //! Invariants: we send only 8-byte frames (ISO 15765-4 requires DLC 8), padded with
 //! [`Config::padding`]; we accept shorter frames, garbage after the payload, frames from ids we
 //! do not listen to and flow control we did not ask for, and no frame makes us panic.

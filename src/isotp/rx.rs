@@ -61,8 +61,11 @@ struct Channel {
 /// Reassembles ISO-TP messages from every peer that [`Addressing`] admits.
 #[derive(Debug, Clone)]
 pub struct Receiver {
+    /// Decides whose frames we take and where their flow control goes.
     addressing: Addressing,
+    /// Our BS/STmin to announce, padding, N_Cr and the size limit.
     config: Config,
+    /// Messages in progress; ECUs answer concurrently, so one per sender id.
     channels: BTreeMap<CanId, Channel>,
 }
 

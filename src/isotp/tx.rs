@@ -47,6 +47,7 @@ pub struct Sender {
     tx_id: CanId,
     /// The only id whose flow control we obey; FC from anyone else is someone else's.
     fc_id: CanId,
+    /// Our own copy: the caller's buffer need not outlive a transmission spread over time.
     payload: Vec<u8>,
     /// Bytes of `payload` already on the bus.
     sent: usize,
@@ -55,6 +56,7 @@ pub struct Sender {
     /// When the last CF went out: STmin holds across block boundaries too, since a receiver
     /// that asked for it may still be busy with the previous block.
     last_cf_at: Option<Duration>,
+    /// The parts of [`Config`] a sender needs, copied so it owns no borrowed config.
     padding: u8,
     n_bs: Duration,
     max_waits: u8,
