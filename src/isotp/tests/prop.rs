@@ -74,3 +74,65 @@ proptest! {
         }
     }
 }
+
+/// The frames an ECU at `id` puts on the bus for `payload`, answering its FF with FC CTS at
+/// once; `unpadded` cuts each frame after its payload, as sloppy ECUs send them.
+fn ecu_frames(id: CanId, payload: &[u8], unpadded: bool) -> Vec<Vec<u8>> {
+    let fc_id = Addressing::Obd11.flow_control_id(id).expect("OBD id");
+    let mut tx = Sender::new(id, fc_id, payload, &Config::default()).expect("valid");
+    let mut frames = Vec::new();
+    let mut left = payload.len();
+    loop {
+        match tx.poll(Duration::ZERO) {
+            TxStep::Send(f) => {
+                let used = match f.data[0] >> 4 {
+                    0 => 1 + left,
+                    1 => 8,
+                    _ => 1 + left.min(7),
+                };
+                left -= used - if f.data[0] >> 4 == 1 { 2 } else { 1 };
+                let len = if unpadded { used } else { 8 };
+                frames.push(f.data[..len].to_vec());
+                tx.on_frame(Duration::ZERO, fc_id, &[0x30, 0, 0]);
+            }
+            TxStep::Done => return frames,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn interleaved_answers_from_several_ecus_all_arrive(
+        payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..120), 1..=4),
+        unpadded in any::<bool>(),
+        order in proptest::collection::vec(any::<proptest::sample::Index>(), 0..300),
+    ) {
+        let ecus: Vec<CanId> = (0..payloads.len()).map(|i| CanId::Standard(0x7E8 + i as u16)).collect();
+        let mut queues: Vec<std::collections::VecDeque<Vec<u8>>> = ecus
+            .iter()
+            .zip(&payloads)
+            .map(|(&id, p)| ecu_frames(id, p, unpadded).into())
+            .collect();
+        let mut rx = Receiver::new(Addressing::Obd11, Config::default());
+        let mut got = std::collections::BTreeMap::new();
+        let mut picks = order.into_iter();
+        // Random interleaving that keeps each ECU's own frames in order.
+        while queues.iter().any(|q| !q.is_empty()) {
+            let busy: Vec<usize> = (0..queues.len()).filter(|&i| !queues[i].is_empty()).collect();
+            let i = picks.next().map_or(busy[0], |ix| busy[ix.index(busy.len())]);
+            let data = queues[i].pop_front().expect("non-empty queue");
+            for event in rx.on_frame(Duration::ZERO, ecus[i], &data) {
+                match event {
+                    RxEvent::Message { from, data } => {
+                        prop_assert!(got.insert(from, data).is_none(), "one message per ECU");
+                    }
+                    RxEvent::Send(fc) => prop_assert_eq!(Some(fc.id), Addressing::Obd11.flow_control_id(ecus[i])),
+                    RxEvent::Aborted(e) => prop_assert!(false, "aborted: {}", e),
+                }
+            }
+        }
+        let want: std::collections::BTreeMap<_, _> = ecus.into_iter().zip(payloads).collect();
+        prop_assert_eq!(got, want);
+    }
+}
