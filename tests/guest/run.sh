@@ -17,18 +17,35 @@ say() { echo "guest: $*" >&2; }
 die() { say "FAILED ($1): $2"; exit "$3"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Installs qemu, a static busybox and cpio when missing; touches apt only if something is.
+# Installs qemu and xz when missing; touches apt only if something is.
 install_tools() {
     local need=()
     command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-    dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
-    command -v cpio >/dev/null || need+=(cpio)
     command -v xz >/dev/null || need+=(xz-utils)
     if [ ${#need[@]} -gt 0 ]; then
         say "installing ${need[*]}"
         as_root apt-get update -qq || return 1
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || return 1
     fi
+}
+
+# Downloads a package into $WORK/dl without installing it, refreshing stale apt lists once.
+download() {
+    mkdir -p "$WORK/dl"
+    (cd "$WORK/dl" && apt-get download "$1" 2>/dev/null) && return 0
+    as_root apt-get update -qq && (cd "$WORK/dl" && apt-get download "$1" 2>/dev/null)
+}
+
+# Static busybox for the guest (and its cpio for packing), unpacked rather than installed:
+# busybox-static conflicts with the busybox package a host may need.
+fetch_busybox() {
+    [ -x "$WORK/busybox/busybox" ] && return 0
+    say "fetching busybox-static"
+    rm -rf "$WORK/dl" "$WORK/busybox" && mkdir -p "$WORK/busybox" || return 1
+    download busybox-static || return 1
+    dpkg-deb -x "$WORK"/dl/busybox-static_*.deb "$WORK/dl/x" || return 1
+    cp "$WORK/dl/x/bin/busybox" "$WORK/busybox/busybox" || return 1
+    rm -rf "$WORK/dl"
 }
 
 # Debian's generic kernel (the -cloud flavour has no CAN), uncompressed so qemu boots it
@@ -46,13 +63,11 @@ fetch_kernel() {
     fi
     [ -n "$pkg" ] || { say "no linux-image-amd64 in the apt lists"; return 1; }
     say "fetching $pkg"
-    rm -rf "$kdir" "$WORK/dl" && mkdir -p "$kdir" "$WORK/dl/x"
-    # apt's sandbox user cannot write into the work tree; a temp dir it owns avoids the warning.
-    # Stale apt lists name a version the mirror no longer has: refresh once and retry.
-    if ! (cd "$WORK/dl" && apt-get download "$pkg" 2>/dev/null); then
-        as_root apt-get update -qq || return 1
+    rm -rf "$kdir" "$WORK/dl" && mkdir -p "$kdir" "$WORK/dl/x" || return 1
+    if ! download "$pkg"; then
+        # Stale lists named a version the mirror dropped; download() refreshed them.
         pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-        (cd "$WORK/dl" && apt-get download "$pkg" 2>/dev/null) || return 1
+        download "$pkg" || return 1
     fi
     dpkg-deb --fsys-tarfile "$WORK"/dl/"$pkg"_*.deb |
         tar -x -C "$WORK/dl/x" --wildcards './boot/vmlinuz-*' '*/kernel/net/can/*' '*/kernel/drivers/net/can/*' || return 1
@@ -86,18 +101,19 @@ build_tests() {
     fi
 }
 
+# Every step checks itself: errexit is off inside a function called as `f || die`.
 build_initramfs() {
     local dir=$WORK/initramfs
-    rm -rf "$dir" && mkdir -p "$dir"/{bin,modules,proc,sys,dev,tmp}
-    cp /bin/busybox "$dir/bin/busybox"
-    cp "$WORK"/kernel/*.ko "$dir/modules/"
+    rm -rf "$dir" && mkdir -p "$dir"/{bin,modules,proc,sys,dev,tmp} || return 1
+    cp "$WORK/busybox/busybox" "$dir/bin/busybox" || return 1
+    cp "$WORK"/kernel/*.ko "$dir/modules/" || return 1
     # Debug info is most of the binary's size; symbols stay for backtraces.
-    objcopy --strip-debug "$TEST_BIN" "$dir/can_guest" 2>/dev/null || cp "$TEST_BIN" "$dir/can_guest"
-    cp "$ROOT/tests/guest/init" "$dir/init"
-    chmod +x "$dir/init" "$dir/can_guest"
+    objcopy --strip-debug "$TEST_BIN" "$dir/can_guest" 2>/dev/null || cp "$TEST_BIN" "$dir/can_guest" || return 1
+    cp "$ROOT/tests/guest/init" "$dir/init" || return 1
+    chmod +x "$dir/init" "$dir/can_guest" || return 1
     # shellcheck disable=SC2086 # one module name per line
-    printf '%s\n' $MODULES >"$dir/modules/order"
-    (cd "$dir" && find . | cpio -o -H newc --quiet) >"$WORK/initramfs.cpio"
+    printf '%s\n' $MODULES >"$dir/modules/order" || return 1
+    (cd "$dir" && find . | "$WORK/busybox/busybox" cpio -o -H newc 2>/dev/null) >"$WORK/initramfs.cpio" || return 1
 }
 
 boot() {
@@ -123,7 +139,8 @@ boot() {
 main() {
     mkdir -p "$WORK"
     local t0 t1
-    install_tools || die setup "could not install qemu-system-x86 / busybox-static / cpio" 2
+    install_tools || die setup "could not install qemu-system-x86 / xz-utils" 2
+    fetch_busybox || die setup "could not fetch busybox-static" 2
     fetch_kernel || die setup "could not fetch and unpack the Debian kernel" 2
     build_tests || die setup "could not build the static can_guest test binary" 2
     build_initramfs || die setup "could not build the initramfs" 2
