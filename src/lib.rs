@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diagnosis;
 pub mod dtcdb;
 pub mod elm327;
+pub mod isotp;
 pub mod obd;
 pub mod outbox;
 pub mod reader;
