@@ -132,8 +132,15 @@ mod tests {
     fn bitmaps_set_one_bit_per_pid_from_the_left() {
         assert_eq!(supported_bitmap(0x00, [0x01]), [0x80, 0, 0, 0]);
         assert_eq!(supported_bitmap(0x00, [0x20]), [0, 0, 0, 0x01]);
-        assert_eq!(supported_bitmap(0x20, [0x21, 0x40, 0x0C]), [0x80, 0, 0, 0x01]);
-        assert_eq!(supported_bitmap(0x00, [0x00]), [0, 0, 0, 0], "the bitmap PID itself");
+        assert_eq!(
+            supported_bitmap(0x20, [0x21, 0x40, 0x0C]),
+            [0x80, 0, 0, 0x01]
+        );
+        assert_eq!(
+            supported_bitmap(0x00, [0x00]),
+            [0, 0, 0, 0],
+            "the bitmap PID itself"
+        );
     }
 
     #[test]

@@ -123,8 +123,8 @@ fn dtcs(codes: &[&str]) -> Vec<Dtc> {
 }
 
 const ENGINE_PIDS: [u8; 26] = [
-    0x01, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x11, 0x1C, 0x1F,
-    0x21, 0x2F, 0x30, 0x31, 0x33, 0x41, 0x42, 0x46, 0x4D, 0x4E, 0x51,
+    0x01, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x11, 0x1C, 0x1F, 0x21,
+    0x2F, 0x30, 0x31, 0x33, 0x41, 0x42, 0x46, 0x4D, 0x4E, 0x51,
 ];
 const FREEZE_PIDS: [u8; 12] = [
     0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x11,
@@ -193,7 +193,11 @@ fn build(scenario: Scenario) -> SimVehicle {
             live.idle_rpm = 690.0;
             live.rpm_jitter = 60.0;
             live.seed = 0x301;
-            store_fault(&mut eng, &dtcs(&["P0300", "P0301"]), Duration::from_secs(600));
+            store_fault(
+                &mut eng,
+                &dtcs(&["P0300", "P0301"]),
+                Duration::from_secs(600),
+            );
             eng.pending = dtcs(&["P0301"]);
             eng.monitors.incomplete = 0b0000_0001;
             with_mil_history(&mut eng);
@@ -269,6 +273,9 @@ mod tests {
         }
         assert_eq!("Multi_ECU".parse::<Scenario>().unwrap(), Scenario::MultiEcu);
         let err = "bogus".parse::<Scenario>().unwrap_err().to_string();
-        assert!(err.contains("healthy") && err.contains("legacy-iso9141"), "{err}");
+        assert!(
+            err.contains("healthy") && err.contains("legacy-iso9141"),
+            "{err}"
+        );
     }
 }

@@ -46,7 +46,10 @@ impl Drop for PtyServer {
     fn drop(&mut self) {
         self.task.abort();
         if let Some(link) = &self.link {
-            if link.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+            if link
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
                 let _ = std::fs::remove_file(link);
             }
         }
@@ -68,7 +71,10 @@ pub async fn serve_pty(settings: SimSettings, link: Option<&Path>) -> Result<Pty
         Some(link) => {
             // A stale link from an earlier run would block the new one; anything that is
             // not a link is left alone and reported.
-            if link.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+            if link
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
                 let _ = std::fs::remove_file(link);
             }
             std::os::unix::fs::symlink(&device, link).map_err(|source| SimError::Link {
@@ -81,7 +87,7 @@ pub async fn serve_pty(settings: SimSettings, link: Option<&Path>) -> Result<Pty
     };
     // SAFETY: the OwnedFd is a valid, non-blocking descriptor that the AsyncFd owns and
     // nothing else closes or replaces while it is registered.
-    let master = unsafe { AsyncFd::register(pty.master)? };
+    let master = unsafe { AsyncFd::register(pty.master) }.map_err(std::io::Error::from)?;
     let emulator = settings.emulator();
     let task = tokio::spawn(run_pty(master, pty.slave, emulator));
     Ok(PtyServer { device, link, task })
@@ -90,7 +96,8 @@ pub async fn serve_pty(settings: SimSettings, link: Option<&Path>) -> Result<Pty
 async fn read_master(master: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
         let mut guard = master.readable().await?;
-        match guard.try_io(|fd| nix::unistd::read(fd.get_ref(), buf).map_err(std::io::Error::from)) {
+        match guard.try_io(|fd| nix::unistd::read(fd.get_ref(), buf).map_err(std::io::Error::from))
+        {
             Ok(result) => return result,
             Err(_would_block) => continue,
         }
@@ -100,7 +107,9 @@ async fn read_master(master: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> std::io::Resu
 async fn write_master(master: &AsyncFd<OwnedFd>, mut bytes: &[u8]) -> std::io::Result<()> {
     while !bytes.is_empty() {
         let mut guard = master.writable().await?;
-        match guard.try_io(|fd| nix::unistd::write(fd.get_ref(), bytes).map_err(std::io::Error::from)) {
+        match guard
+            .try_io(|fd| nix::unistd::write(fd.get_ref(), bytes).map_err(std::io::Error::from))
+        {
             Ok(Ok(n)) => bytes = &bytes[n..],
             Ok(Err(e)) => return Err(e),
             Err(_would_block) => continue,

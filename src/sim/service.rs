@@ -174,8 +174,16 @@ fn pid_value(
         0x10 => encode::maf(live.maf_gs(t)),
         0x11 => encode::percent(live.throttle_pct(t)),
         0x1C => vec![0x01],
-        0x1F => encode::word(if live.engine_running { t.as_secs_f64() } else { 0.0 }),
-        0x21 => encode::word(if mil_on { sc.mil_km + live.distance_km(now) } else { 0.0 }),
+        0x1F => encode::word(if live.engine_running {
+            t.as_secs_f64()
+        } else {
+            0.0
+        }),
+        0x21 => encode::word(if mil_on {
+            sc.mil_km + live.distance_km(now)
+        } else {
+            0.0
+        }),
         0x2F => encode::percent(live.fuel_level_pct(t)),
         0x30 => encode::byte(match since_clear_secs(ecu, now) {
             Some(_) => 0.0,
@@ -188,12 +196,20 @@ fn pid_value(
         0x33 => encode::byte(101.0),
         0x42 => encode::module_voltage(live.battery_v(t)),
         0x46 => encode::temperature(live.ambient_c),
-        0x4D => encode::word(if mil_on { sc.mil_minutes + now.as_secs_f64() / 60.0 } else { 0.0 }),
+        0x4D => encode::word(if mil_on {
+            sc.mil_minutes + now.as_secs_f64() / 60.0
+        } else {
+            0.0
+        }),
         0x4E => encode::word(match since_clear_secs(ecu, now) {
             Some(secs) => secs / 60.0,
             None => sc.base_minutes + now.as_secs_f64() / 60.0,
         }),
-        0x51 => vec![if live.hybrid_battery_pct.is_some() { 0x11 } else { 0x01 }],
+        0x51 => vec![if live.hybrid_battery_pct.is_some() {
+            0x11
+        } else {
+            0x01
+        }],
         0x5B => encode::percent(live.hybrid_battery_pct?),
         0x5C => encode::temperature(live.coolant_c(t) - 3.0),
         _ => return None,
@@ -223,7 +239,11 @@ fn vehicle_info(ecu: &SimEcu, can: bool, params: &[u8]) -> Vec<Vec<u8>> {
     };
     let info = &ecu.info;
     let vin = info.vin.as_deref().map(|v| encode::ascii_field(v, 17));
-    let calids: Vec<u8> = info.calids.iter().flat_map(|c| encode::ascii_field(c, 16)).collect();
+    let calids: Vec<u8> = info
+        .calids
+        .iter()
+        .flat_map(|c| encode::ascii_field(c, 16))
+        .collect();
     let cvns: Vec<u8> = info.cvns.iter().flat_map(|c| c.to_be_bytes()).collect();
     let mut supported: Vec<u8> = Vec::new();
     if vin.is_some() {
@@ -240,7 +260,10 @@ fn vehicle_info(ecu: &SimEcu, can: bool, params: &[u8]) -> Vec<Vec<u8>> {
     }
     let it = *infotype;
     if it == 0x00 {
-        return vec![prefixed(0x49, &[&[0x00][..], &bitmap(&supported, 0)].concat())];
+        return vec![prefixed(
+            0x49,
+            &[&[0x00][..], &bitmap(&supported, 0)].concat(),
+        )];
     }
     if !supported.contains(&it) {
         return Vec::new();

@@ -3,8 +3,8 @@
 //!
 //! Latency uses tokio time, so tests with paused time run instantly and still see the
 //! simulated clock move: a request takes the ECU response time, then (without a
-//! response-count hint, or when fewer answers came) the adapter's 200 ms timeout, as through
-//! an ELM327 with adaptive timing off.
+//! response-count hint, or when fewer answers came) `SimLatency::response_timeout` (200 ms
+//! when realistic), as through an ELM327 with adaptive timing off.
 
 use std::time::Duration;
 
@@ -17,7 +17,6 @@ use super::{EcuResponse, LinkInfo, ObdRequest, Transport, TransportError};
 
 /// Longest request a single CAN frame (or legacy message) carries.
 const MAX_REQUEST: usize = 7;
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(200);
 
 pub struct SimTransport {
     vehicle: SimVehicle,
@@ -83,10 +82,12 @@ impl Transport for SimTransport {
         let enough = request
             .expected_responses
             .is_some_and(|n| answers.len() >= usize::from(n));
-        if self.latency.timeouts && !enough {
-            tokio::time::sleep(RESPONSE_TIMEOUT).await;
+        if self.latency.timeouts && !enough && !self.latency.response_timeout.is_zero() {
+            tokio::time::sleep(self.latency.response_timeout).await;
         }
-        let keep = request.expected_responses.map_or(answers.len(), usize::from);
+        let keep = request
+            .expected_responses
+            .map_or(answers.len(), usize::from);
         Ok(answers
             .into_iter()
             .take(keep)
@@ -124,33 +125,61 @@ mod tests {
             .collect()
     }
 
-    #[tokio::test(start_paused = true)]
+    /// Short real delays: tokio's paused time needs its `test-util` feature.
+    fn quick() -> SimLatency {
+        SimLatency {
+            ecu_can: Duration::from_millis(1),
+            response_timeout: Duration::from_millis(100),
+            ..SimLatency::realistic()
+        }
+    }
+
+    #[tokio::test]
     async fn misfire_codes_arrive_as_complete_messages() {
-        let mut t = SimTransport::new(Scenario::Misfire, SimLatency::realistic());
+        let mut t = SimTransport::new(Scenario::Misfire, quick());
         let before = Instant::now();
         let resp = t.request(&ObdRequest::new([0x03])).await.unwrap();
-        assert!(before.elapsed() >= Duration::from_millis(200), "waits out the timeout");
+        assert!(
+            before.elapsed() >= Duration::from_millis(100),
+            "waits out the timeout"
+        );
         assert_eq!(resp.len(), 1);
         assert_eq!(resp[0].ecu, EcuAddress::Can11(0x7E8));
         assert_eq!(codes(&resp, DtcFraming::Counted), ["P0300", "P0301"]);
         let before = Instant::now();
-        t.request(&ObdRequest::new([0x01, 0x0C]).expecting(1)).await.unwrap();
-        assert!(before.elapsed() < Duration::from_millis(50), "a met hint ends at once");
+        t.request(&ObdRequest::new([0x01, 0x0C]).expecting(1))
+            .await
+            .unwrap();
+        assert!(
+            before.elapsed() < Duration::from_millis(100),
+            "a met hint ends at once"
+        );
         assert!(t.supports_multi_pid());
         assert!(t.battery_voltage().await.unwrap().unwrap() > 13.5);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn legacy_answers_are_separate_messages() {
         let mut t = SimTransport::new(Scenario::LegacyIso9141, SimLatency::zero());
         assert!(!t.supports_multi_pid());
         let resp = t.request(&ObdRequest::new([0x03])).await.unwrap();
         assert_eq!(resp.len(), 2);
-        assert!(resp.iter().all(|r| r.ecu == EcuAddress::Legacy(0x10) && r.data.len() == 7));
+        assert!(
+            resp.iter()
+                .all(|r| r.ecu == EcuAddress::Legacy(0x10) && r.data.len() == 7)
+        );
         let all = codes(&resp, DtcFraming::Uncounted);
         assert_eq!(all, ["P0133", "P0135", "P0141", "P0420"]);
-        assert_eq!(t.request(&ObdRequest::new([0x01, 0x0C, 0x0D])).await.unwrap(), vec![]);
+        assert_eq!(
+            t.request(&ObdRequest::new([0x01, 0x0C, 0x0D]))
+                .await
+                .unwrap(),
+            vec![]
+        );
         assert!(t.request(&ObdRequest::new(vec![])).await.is_err());
-        assert_eq!(t.link().protocol, Some(crate::obd::protocol::Protocol::Iso9141));
+        assert_eq!(
+            t.link().protocol,
+            Some(crate::obd::protocol::Protocol::Iso9141)
+        );
     }
 }

@@ -37,9 +37,6 @@ pub struct Frame {
 
 /// ISO-TP payloads beyond this cannot be described by a first frame's 12-bit length.
 const ISOTP_MAX: usize = 4095;
-/// Gap between consecutive frames once the ELM327's flow control (block size 0, STmin 0)
-/// has gone out: the ECU's own turnaround, not the bus time.
-const CF_GAP: Duration = Duration::from_millis(1);
 
 /// Cuts `messages` into frames and orders them by arrival. Each ECU starts answering after
 /// its own response time (later ECUs a little later), so frames of different ECUs may
@@ -67,7 +64,14 @@ pub fn frames(
         let rank32 = rank as u32;
         if protocol.is_can() {
             let start = latency.ecu_can + latency.ecu_spacing * rank32 + latency.message_gap * nth;
-            can_frames(*ecu, data, index, start, flow_control, &mut out);
+            can_frames(
+                *ecu,
+                data,
+                index,
+                (start, latency.frame_gap),
+                flow_control,
+                &mut out,
+            );
         } else {
             let at = latency.ecu_legacy + latency.ecu_spacing * rank32 + latency.message_gap * nth;
             let bytes = legacy_frame(protocol, *ecu, data);
@@ -89,7 +93,7 @@ fn can_frames(
     ecu: EcuAddress,
     data: &[u8],
     message: usize,
-    start: Duration,
+    (start, gap): (Duration, Duration),
     flow_control: bool,
     out: &mut Vec<Frame>,
 ) {
@@ -133,7 +137,7 @@ fn can_frames(
         let mut bytes = vec![0x20 | seq];
         bytes.extend_from_slice(chunk);
         out.push(Frame {
-            at: start + CF_GAP * (i as u32 + 1),
+            at: start + gap * (i as u32 + 1),
             ecu,
             bytes: padded(bytes),
             kind: FrameKind::Consecutive(seq, chunk.len()),
@@ -153,7 +157,9 @@ pub fn legacy_frame(protocol: Protocol, ecu: EcuAddress, data: &[u8]) -> Vec<u8>
     };
     let header = match protocol {
         Protocol::J1850Pwm => [0x41, 0x6B, source],
-        Protocol::Kwp5Baud | Protocol::KwpFast => [0x80 | (data.len().min(0x3F) as u8), 0xF1, source],
+        Protocol::Kwp5Baud | Protocol::KwpFast => {
+            [0x80 | (data.len().min(0x3F) as u8), 0xF1, source]
+        }
         _ => [0x48, 0x6B, source],
     };
     let mut bytes = header.to_vec();
@@ -177,7 +183,11 @@ pub fn crc_j1850(bytes: &[u8]) -> u8 {
     for &b in bytes {
         crc ^= b;
         for _ in 0..8 {
-            crc = if crc & 0x80 != 0 { (crc << 1) ^ 0x1D } else { crc << 1 };
+            crc = if crc & 0x80 != 0 {
+                (crc << 1) ^ 0x1D
+            } else {
+                crc << 1
+            };
         }
     }
     !crc
@@ -231,7 +241,11 @@ mod tests {
 
     #[test]
     fn kwp_frames_carry_the_length_in_the_format_byte() {
-        let f = legacy_frame(Protocol::KwpFast, EcuAddress::Legacy(0x10), &[0x41, 0x0D, 0x53]);
+        let f = legacy_frame(
+            Protocol::KwpFast,
+            EcuAddress::Legacy(0x10),
+            &[0x41, 0x0D, 0x53],
+        );
         assert_eq!(f, vec![0x83, 0xF1, 0x10, 0x41, 0x0D, 0x53, 0x25]);
     }
 

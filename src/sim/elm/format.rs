@@ -128,7 +128,10 @@ mod tests {
     #[test]
     fn the_datasheet_headers_example_prints_padding() {
         let f = single(EcuAddress::Can11(0x7E8), &[3, 0x41, 0x05, 0x46, 0, 0, 0, 0]);
-        assert_eq!(frame_lines(&f, style(true, true)), ["7E8 03 41 05 46 00 00 00 00 "]);
+        assert_eq!(
+            frame_lines(&f, style(true, true)),
+            ["7E8 03 41 05 46 00 00 00 00 "]
+        );
         assert_eq!(frame_lines(&f, style(false, true)), ["7E80341054600000000"]);
         assert_eq!(frame_lines(&f, style(true, false)), ["41 05 46 "]);
         assert_eq!(frame_lines(&f, style(false, false)), ["410546"]);
@@ -146,8 +149,17 @@ mod tests {
 
     #[test]
     fn twenty_nine_bit_ids_print_as_four_bytes() {
-        let f = single(EcuAddress::Can29(0x18DA_F110), &[3, 0x41, 0x0D, 0x53, 0, 0, 0, 0]);
-        assert_eq!(frame_lines(&f, style(true, true)), ["18 DA F1 10 03 41 0D 53 00 00 00 00 "]);
-        assert_eq!(frame_lines(&f, style(false, true)), ["18DAF11003410D5300000000"]);
+        let f = single(
+            EcuAddress::Can29(0x18DA_F110),
+            &[3, 0x41, 0x0D, 0x53, 0, 0, 0, 0],
+        );
+        assert_eq!(
+            frame_lines(&f, style(true, true)),
+            ["18 DA F1 10 03 41 0D 53 00 00 00 00 "]
+        );
+        assert_eq!(
+            frame_lines(&f, style(false, true)),
+            ["18DAF11003410D5300000000"]
+        );
     }
 }

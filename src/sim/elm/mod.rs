@@ -61,6 +61,9 @@ pub struct SimLatency {
     pub ecu_spacing: Duration,
     /// Between two messages of the same ECU (legacy multi-message answers).
     pub message_gap: Duration,
+    /// Between consecutive CAN frames once the adapter's flow control (block size 0, STmin
+    /// 0) went out: the ECU's own turnaround.
+    pub frame_gap: Duration,
     pub search_can: Duration,
     pub search_legacy: Duration,
     /// ISO 9141-2 / KWP 5-baud initialisation.
@@ -71,6 +74,9 @@ pub struct SimLatency {
     /// Whether the adapter waits out its response timeout after the last frame (see
     /// `request.rs` for the model).
     pub timeouts: bool,
+    /// The timeout [`crate::transport::sim::SimTransport`] waits when it cannot know that
+    /// every answer is in (the emulator uses AT ST instead).
+    pub response_timeout: Duration,
 }
 
 impl SimLatency {
@@ -80,12 +86,14 @@ impl SimLatency {
             ecu_legacy: Duration::from_millis(50),
             ecu_spacing: Duration::from_millis(6),
             message_gap: Duration::from_millis(25),
+            frame_gap: Duration::from_millis(1),
             search_can: Duration::from_millis(350),
             search_legacy: Duration::from_millis(4800),
             slow_init: Duration::from_millis(2600),
             fast_init: Duration::from_millis(150),
             reset: Duration::from_millis(800),
             timeouts: true,
+            response_timeout: Duration::from_millis(200),
         }
     }
 
@@ -95,12 +103,14 @@ impl SimLatency {
             ecu_legacy: Duration::ZERO,
             ecu_spacing: Duration::ZERO,
             message_gap: Duration::ZERO,
+            frame_gap: Duration::ZERO,
             search_can: Duration::ZERO,
             search_legacy: Duration::ZERO,
             slow_init: Duration::ZERO,
             fast_init: Duration::ZERO,
             reset: Duration::ZERO,
             timeouts: false,
+            response_timeout: Duration::ZERO,
         }
     }
 }

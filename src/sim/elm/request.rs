@@ -43,7 +43,11 @@ fn parse_request(text: &str, raw_can: bool) -> Option<(Vec<u8>, Option<u8>)> {
         (&digits[..], None)
     };
     let bytes: Vec<u8> = pairs.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect();
-    let max = if raw_can { MAX_REQUEST + 1 } else { MAX_REQUEST };
+    let max = if raw_can {
+        MAX_REQUEST + 1
+    } else {
+        MAX_REQUEST
+    };
     (!bytes.is_empty() && bytes.len() <= max).then_some((bytes, hint))
 }
 
@@ -112,9 +116,8 @@ impl Elm327Emulator {
                 out.line(if i == 0 { wait } else { Duration::ZERO }, line);
             }
         }
-        let satisfied = hint.is_some_and(|n| {
-            frames.iter().filter(|f| f.completes).count() >= usize::from(n)
-        });
+        let satisfied =
+            hint.is_some_and(|n| frames.iter().filter(|f| f.completes).count() >= usize::from(n));
         let trailing = match (self.latency.timeouts, frames.first()) {
             (false, _) => Duration::ZERO,
             (true, _) if satisfied => Duration::ZERO,
@@ -122,7 +125,9 @@ impl Elm327Emulator {
             (true, Some(first)) => match self.settings.adaptive {
                 0 => timeout,
                 1 => (first.at * 2).max(Duration::from_millis(30)).min(timeout),
-                _ => (first.at * 3 / 2).max(Duration::from_millis(15)).min(timeout),
+                _ => (first.at * 3 / 2)
+                    .max(Duration::from_millis(15))
+                    .min(timeout),
             },
         };
         if frames.is_empty() {
@@ -151,7 +156,11 @@ impl Elm327Emulator {
         let preferred = Protocol::from_elm_number(self.protocol_setting);
         let found = preferred
             .into_iter()
-            .chain(SEARCH_ORDER.iter().filter_map(|n| Protocol::from_elm_number(*n)))
+            .chain(
+                SEARCH_ORDER
+                    .iter()
+                    .filter_map(|n| Protocol::from_elm_number(*n)),
+            )
             .find(|p| bus::link_outcome(*p, car) == LinkOutcome::Ok);
         let Some(p) = found else {
             let wait = self.latency.search_can + self.latency.search_legacy;
@@ -170,7 +179,12 @@ impl Elm327Emulator {
         Some(p)
     }
 
-    fn initialise(&mut self, p: Protocol, car: Option<Protocol>, out: &mut Out) -> Option<Protocol> {
+    fn initialise(
+        &mut self,
+        p: Protocol,
+        car: Option<Protocol>,
+        out: &mut Out,
+    ) -> Option<Protocol> {
         let timeout = Duration::from_millis(4 * u64::from(self.settings.timeout));
         let slow = matches!(p, Protocol::Iso9141 | Protocol::Kwp5Baud);
         let outcome = bus::link_outcome(p, car);
@@ -181,7 +195,11 @@ impl Elm327Emulator {
                 (self.latency.fast_init, "")
             };
             out.emit(Duration::ZERO, "BUS INIT: ");
-            let result = if outcome == LinkOutcome::Ok { "OK" } else { "ERROR" };
+            let result = if outcome == LinkOutcome::Ok {
+                "OK"
+            } else {
+                "ERROR"
+            };
             out.line(wait, &format!("{dots}{result}"));
             if outcome != LinkOutcome::Ok {
                 out.prompt(Duration::ZERO);
@@ -209,10 +227,19 @@ impl Elm327Emulator {
 
     /// Puts the request on the bus and collects the vehicle's answers, honouring AT SH and,
     /// with CAN auto formatting off, the host's own PCI byte.
-    fn exchange(&mut self, protocol: Protocol, bytes: &[u8], now: Duration) -> Vec<(EcuAddress, Vec<u8>)> {
+    fn exchange(
+        &mut self,
+        protocol: Protocol,
+        bytes: &[u8],
+        now: Duration,
+    ) -> Vec<(EcuAddress, Vec<u8>)> {
         let payload: &[u8] = if protocol.is_can() && !self.settings.auto_format {
             match bytes.split_first() {
-                Some((&pci, rest)) if pci >> 4 == 0 && usize::from(pci) == rest.len() && pci > 0 => rest,
+                Some((&pci, rest))
+                    if pci >> 4 == 0 && usize::from(pci) == rest.len() && pci > 0 =>
+                {
+                    rest
+                }
                 _ => return Vec::new(),
             }
         } else {
@@ -227,7 +254,10 @@ impl Elm327Emulator {
 }
 
 fn needs_init(p: Protocol) -> bool {
-    matches!(p, Protocol::Iso9141 | Protocol::Kwp5Baud | Protocol::KwpFast)
+    matches!(
+        p,
+        Protocol::Iso9141 | Protocol::Kwp5Baud | Protocol::KwpFast
+    )
 }
 
 enum Target {
