@@ -18,6 +18,8 @@ pub mod scenario;
 pub mod serve;
 pub mod service;
 pub mod vehicle;
+#[cfg(test)]
+mod vehicle_tests;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -45,15 +45,17 @@ impl PtyServer {
 impl Drop for PtyServer {
     fn drop(&mut self) {
         self.task.abort();
-        if let Some(link) = &self.link {
-            if link
-                .symlink_metadata()
-                .is_ok_and(|m| m.file_type().is_symlink())
-            {
-                let _ = std::fs::remove_file(link);
-            }
+        if let Some(link) = &self.link
+            && is_symlink(link)
+        {
+            let _ = std::fs::remove_file(link);
         }
     }
+}
+
+fn is_symlink(path: &Path) -> bool {
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// Opens a pseudo-terminal in raw mode (so CR reaches the emulator as CR), optionally links
@@ -71,10 +73,7 @@ pub async fn serve_pty(settings: SimSettings, link: Option<&Path>) -> Result<Pty
         Some(link) => {
             // A stale link from an earlier run would block the new one; anything that is
             // not a link is left alone and reported.
-            if link
-                .symlink_metadata()
-                .is_ok_and(|m| m.file_type().is_symlink())
-            {
+            if is_symlink(link) {
                 let _ = std::fs::remove_file(link);
             }
             std::os::unix::fs::symlink(&device, link).map_err(|source| SimError::Link {

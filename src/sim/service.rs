@@ -78,7 +78,7 @@ fn bitmap(pids: &[u8], base: u8) -> Vec<u8> {
 }
 
 fn is_bitmap_pid(pid: u8) -> bool {
-    pid % 0x20 == 0
+    pid.is_multiple_of(0x20)
 }
 
 fn current_data(
@@ -104,7 +104,7 @@ fn current_data(
 
 fn freeze_frame(ecu: &SimEcu, live: &LiveModel, can: bool, params: &[u8]) -> Option<Vec<u8>> {
     let max = if can { MAX_FREEZE_PAIRS_CAN } else { 1 };
-    if params.is_empty() || params.len() % 2 != 0 || params.len() / 2 > max {
+    if params.is_empty() || !params.len().is_multiple_of(2) || params.len() / 2 > max {
         return None;
     }
     let mut out = vec![0x42];

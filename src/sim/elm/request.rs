@@ -63,7 +63,8 @@ impl Elm327Emulator {
             return;
         };
         self.requests = self.requests.saturating_add(1);
-        let nth = |every: Option<u32>| every.is_some_and(|n| n > 0 && self.requests % n == 0);
+        let nth =
+            |every: Option<u32>| every.is_some_and(|n| n > 0 && self.requests.is_multiple_of(n));
         if nth(self.faults.drop_every) {
             return;
         }
