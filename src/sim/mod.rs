@@ -30,15 +30,27 @@ pub use serve::{PtyServer, TcpServer, serve_pty, serve_tcp};
 pub use vehicle::{EcuRole, SimEcu, SimVehicle};
 
 /// Everything needed to stand up a simulated adapter.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SimSettings {
     pub scenario: Scenario,
     pub profile: Profile,
     pub latency: SimLatency,
-    /// Serial speed used for transmission time on the pty; `None` for none (TCP, or zero
-    /// latency). 38400 is the ELM327's factory default.
+    /// Serial speed for transmission time on the pty (38400, the ELM327's factory default,
+    /// unless changed); ignored for TCP and with zero latency.
     pub baud: Option<u32>,
     pub faults: Faults,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        SimSettings {
+            scenario: Scenario::default(),
+            profile: Profile::default(),
+            latency: SimLatency::realistic(),
+            baud: Some(38400),
+            faults: Faults::default(),
+        }
+    }
 }
 
 impl SimSettings {

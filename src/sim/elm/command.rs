@@ -71,6 +71,10 @@ impl Elm327Emulator {
     }
 
     fn execute(&mut self, cmd: &str, now: Duration) -> Reply {
+        // Every AT command is ASCII; this also keeps the slicing below on char boundaries.
+        if !cmd.is_ascii() {
+            return Reply::Unknown;
+        }
         let set = |target: &mut bool, arg: &str| match flag(arg) {
             Some(v) => {
                 *target = v;

@@ -15,6 +15,8 @@ mod format;
 mod request;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_robust;
 
 use std::time::Duration;
 
@@ -271,9 +273,11 @@ impl Elm327Emulator {
         }
     }
 
+    /// Serial transmission time at `baud` applies only with a non-zero latency model, so
+    /// that `SimLatency::zero()` really means no delays.
     pub fn with_latency(mut self, latency: SimLatency, baud: Option<u32>) -> Self {
+        self.baud = baud.filter(|_| latency != SimLatency::zero());
         self.latency = latency;
-        self.baud = baud;
         self
     }
 
