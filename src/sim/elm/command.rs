@@ -159,6 +159,15 @@ impl Elm327Emulator {
                 None => Reply::Unknown,
             };
         }
+        if let Some(arg) = split("CRA") {
+            let pattern_ok = matches!(arg.len(), 0 | 3 | 8)
+                && arg.bytes().all(|b| b.is_ascii_hexdigit() || b == b'X');
+            if !pattern_ok {
+                return Reply::Unknown;
+            }
+            s.receive_filter = (!arg.is_empty()).then(|| arg.to_string());
+            return Reply::Ok;
+        }
         if let Some(arg) = split("SH") {
             let header = match arg.len() {
                 3 => hex(arg, 3).map(|v| Header::Can11(v as u16)),

@@ -162,6 +162,8 @@ pub(crate) struct Settings {
     pub show_dlc: bool,
     pub responses: bool,
     pub header: Option<Header>,
+    /// AT CRA: the CAN receive address pattern, one hex digit or `X` per character.
+    pub receive_filter: Option<String>,
 }
 
 impl Default for Settings {
@@ -178,6 +180,7 @@ impl Default for Settings {
             show_dlc: false,
             responses: true,
             header: None,
+            receive_filter: None,
         }
     }
 }

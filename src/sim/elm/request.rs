@@ -246,12 +246,29 @@ impl Elm327Emulator {
         } else {
             bytes
         };
-        match target(protocol, self.settings.header) {
+        let mut answers = match target(protocol, self.settings.header) {
             Target::All => self.vehicle.respond(payload, now),
             Target::One(addr) => self.vehicle.respond_from(addr, payload, now),
             Target::Nobody => Vec::new(),
+        };
+        if let Some(pattern) = &self.settings.receive_filter {
+            answers.retain(|(ecu, _)| passes(pattern, *ecu));
         }
+        answers
     }
+}
+
+/// Whether an answer from `ecu` passes an AT CRA pattern such as `7E8` or `18DAF1XX`.
+fn passes(pattern: &str, ecu: EcuAddress) -> bool {
+    let id = match ecu {
+        EcuAddress::Can11(id) if pattern.len() == 3 => format!("{id:03X}"),
+        EcuAddress::Can29(id) if pattern.len() == 8 => format!("{id:08X}"),
+        _ => return false,
+    };
+    pattern
+        .chars()
+        .zip(id.chars())
+        .all(|(p, c)| p == 'X' || p == c)
 }
 
 fn needs_init(p: Protocol) -> bool {
@@ -286,6 +303,11 @@ fn target(protocol: Protocol, header: Option<Header>) -> Target {
             Target::One(EcuAddress::Can29(0x18DA_F100 | ((id >> 8) & 0xFF)))
         }
         _ => Target::Nobody,
+    };
+    // Three header bytes on 11-bit CAN: only the rightmost 11 bits make the id.
+    let header = match (protocol.is_extended_can(), header) {
+        (false, Header::Three([_, b, c])) => Header::Can11(u16::from_be_bytes([b, c]) & 0x7FF),
+        (_, h) => h,
     };
     match (protocol.is_extended_can(), header) {
         (false, Header::Can11(0x7DF)) => Target::All,

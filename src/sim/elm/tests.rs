@@ -276,6 +276,18 @@ fn several_ecus_and_the_response_count_hint() {
     assert_eq!(send(&mut e, "07"), "NO DATA\r\r>");
     send(&mut e, "ATSH7DF");
     assert_eq!(send(&mut e, "07"), "47 01 04 20 \r47 00 \r\r>");
+    assert_eq!(send(&mut e, "ATCRA 7E9"), "OK\r\r>");
+    assert_eq!(send(&mut e, "07"), "47 00 \r\r>", "receive filter");
+    assert_eq!(send(&mut e, "ATCRA7EX"), "OK\r\r>");
+    assert_eq!(send(&mut e, "07"), "47 01 04 20 \r47 00 \r\r>");
+    assert_eq!(send(&mut e, "ATCRA7G8"), "?\r\r>");
+    assert_eq!(send(&mut e, "ATCRA"), "OK\r\r>");
+    assert_eq!(send(&mut e, "ATSH 00 07 E1"), "OK\r\r>");
+    assert_eq!(
+        send(&mut e, "07"),
+        "47 00 \r\r>",
+        "three bytes, rightmost 11 bits"
+    );
 }
 
 #[test]
