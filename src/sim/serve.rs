@@ -182,6 +182,8 @@ pub async fn serve_tcp(settings: SimSettings, addr: SocketAddr) -> Result<TcpSer
         let start = Instant::now();
         loop {
             let Ok((stream, _peer)) = listener.accept().await else {
+                // Out of descriptors or similar: back off rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
             };
             let _ = stream.set_nodelay(true);
