@@ -381,35 +381,3 @@ fn monitor_stops_on_any_character() {
     e.vehicle_mut().set_engine_running(false);
     assert_eq!(send(&mut e, "ATRV"), "12.4V\r\r>");
 }
-
-#[test]
-fn every_flag_combination_on_one_frame() {
-    let cases = [
-        // (H, S, CAF, L, expected answer line)
-        (0, 1, 1, 0, "49 00 54 40 00 00 "),
-        (0, 0, 1, 0, "490054400000"),
-        (1, 1, 1, 0, "7E8 06 49 00 54 40 00 00 00 "),
-        (1, 0, 1, 0, "7E80649005440000000"),
-        (1, 1, 0, 0, "7E8 06 49 00 54 40 00 00 00 "),
-        (1, 0, 0, 0, "7E80649005440000000"),
-        (0, 1, 0, 0, "06 49 00 54 40 00 00 00 "),
-        (0, 0, 0, 0, "0649005440000000"),
-        (0, 1, 1, 1, "49 00 54 40 00 00 "),
-        (1, 0, 1, 1, "7E80649005440000000"),
-    ];
-    for (h, s, caf, l, expected) in cases {
-        let setup = [format!("ATH{h}"), format!("ATS{s}"), format!("ATCAF{caf}")];
-        let mut e = quiet_on(Scenario::Healthy, &["ATSP6"]);
-        for cmd in &setup {
-            assert_eq!(send(&mut e, cmd), "OK\r\r>");
-        }
-        let le = if l == 1 { "\r\n" } else { "\r" };
-        assert_eq!(send(&mut e, &format!("ATL{l}")), format!("OK{le}{le}>"));
-        let request = if caf == 1 { "0900" } else { "020900" };
-        assert_eq!(
-            send(&mut e, request),
-            format!("{expected}{le}{le}>"),
-            "H{h} S{s} CAF{caf} L{l}"
-        );
-    }
-}

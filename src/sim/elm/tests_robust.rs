@@ -1,4 +1,4 @@
-//! Fault injection, the timing model, and arbitrary input.
+//! Flag combinations, fault injection, the timing model, and arbitrary input.
 
 use std::time::Duration;
 
@@ -111,4 +111,36 @@ fn non_ascii_after_at_is_a_question_mark() {
     let mut e = quiet_on(Scenario::Healthy, &[]);
     assert_eq!(text(&e.feed(b"AT\xff\xfe\r", T)), "?\r\r>");
     assert_eq!(text(&e.feed(b"at\xc3\xa9\r", T)), "?\r\r>");
+}
+
+#[test]
+fn every_flag_combination_on_one_frame() {
+    let cases = [
+        // (H, S, CAF, L, expected answer line)
+        (0, 1, 1, 0, "49 00 54 40 00 00 "),
+        (0, 0, 1, 0, "490054400000"),
+        (1, 1, 1, 0, "7E8 06 49 00 54 40 00 00 00 "),
+        (1, 0, 1, 0, "7E80649005440000000"),
+        (1, 1, 0, 0, "7E8 06 49 00 54 40 00 00 00 "),
+        (1, 0, 0, 0, "7E80649005440000000"),
+        (0, 1, 0, 0, "06 49 00 54 40 00 00 00 "),
+        (0, 0, 0, 0, "0649005440000000"),
+        (0, 1, 1, 1, "49 00 54 40 00 00 "),
+        (1, 0, 1, 1, "7E80649005440000000"),
+    ];
+    for (h, s, caf, l, expected) in cases {
+        let setup = [format!("ATH{h}"), format!("ATS{s}"), format!("ATCAF{caf}")];
+        let mut e = quiet_on(Scenario::Healthy, &["ATSP6"]);
+        for cmd in &setup {
+            assert_eq!(send(&mut e, cmd), "OK\r\r>");
+        }
+        let le = if l == 1 { "\r\n" } else { "\r" };
+        assert_eq!(send(&mut e, &format!("ATL{l}")), format!("OK{le}{le}>"));
+        let request = if caf == 1 { "0900" } else { "020900" };
+        assert_eq!(
+            send(&mut e, request),
+            format!("{expected}{le}{le}>"),
+            "H{h} S{s} CAF{caf} L{l}"
+        );
+    }
 }
