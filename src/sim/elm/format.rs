@@ -2,8 +2,10 @@
 //!
 //! Decisions, each from the ELM327 datasheet (ELM327DSJ / DSH) unless noted:
 //! - Every byte is printed as two hex digits followed by a space when spaces are on (AT S1),
-//!   so lines end in a space before the CR, as captures of the chip show (e.g. the panda
-//!   project's reference-device tests: `41 0D 53 \r`). AT S0 drops every separator.
+//!   so lines end in a space before the CR (`41 0D 53 \r`), and the multi-frame length line
+//!   too (`014 \r`). The datasheet's printed examples cannot show trailing spaces; this
+//!   follows byte-exact transcripts in the comma.ai panda project's ELM327 tests, which were
+//!   written against a reference adapter. AT S0 drops every separator.
 //! - Headers off, CAN auto formatting on (the defaults): the PCI byte and any padding are
 //!   removed ("any extra (unused) data bytes that are received in the frame will be
 //!   removed"). A multi-frame message prints its total length as three hex digits on its own

@@ -8,6 +8,12 @@
 //! 7; adapters commonly strap it low), adaptive timing 1, timeout 32 (200 ms), CAN auto
 //! formatting and flow control on. The protocol setting survives a reset (AT SP stores it, as
 //! the chip writes it to EEPROM); a protocol found by an automatic search does not.
+//!
+//! Input: characters are echoed as they arrive (E1), so a command's own echo precedes its
+//! answer even when that command is `AT E0`; the CR is echoed as the current line ending.
+//! Spaces are echoed but otherwise ignored; LF and other control characters are neither
+//! echoed nor stored. A line holds at most [`MAX_LINE`] significant characters (a size
+//! chosen here; the datasheet gives none) and a longer one is answered with `?`.
 
 mod bus;
 mod command;
