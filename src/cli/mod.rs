@@ -4,3 +4,4 @@ use std::process::ExitCode;
 pub fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
+pub mod explain;

@@ -91,15 +91,15 @@ fn fields<'a>(
     Ok(fields)
 }
 
-/// Whether SAE (not the maker) assigns the codes of this number: P0, P2, P34-P3F; C0; B0; U0, U3.
+/// Whether SAE (not the maker) assigns the codes of this number: P0, P2, P34-P3F; C0, C3;
+/// B0, B3; U0, U3.
 pub(crate) fn is_sae_controlled(code: Dtc) -> bool {
     let digit = code.first_digit();
     match code.system() {
         crate::obd::dtc::DtcSystem::Powertrain => {
             digit == 0 || digit == 2 || (digit == 3 && code.number() >= 0x3400)
         }
-        crate::obd::dtc::DtcSystem::Network => digit == 0 || digit == 3,
-        _ => digit == 0,
+        _ => digit == 0 || digit == 3,
     }
 }
 
