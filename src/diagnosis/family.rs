@@ -27,7 +27,7 @@ pub enum Family {
 
 /// One row per family: inclusive code ranges as written in J2012 (letter + four hex digits).
 const MEMBERS: &[(Family, &[(&str, &str)])] = &[
-    (Family::Misfire, &[("P0300", "P0316")]),
+    (Family::Misfire, &[("P0300", "P0314"), ("P0316", "P0316")]),
     (
         Family::Cooling,
         &[
@@ -36,6 +36,10 @@ const MEMBERS: &[(Family, &[(&str, &str)])] = &[
             ("P0217", "P0217"),
             ("P0480", "P0486"),
             ("P0526", "P0529"),
+            ("P0597", "P0599"),
+            ("P2181", "P2181"),
+            ("P2556", "P2560"),
+            ("P2600", "P2603"),
         ],
     ),
     (Family::OilPressure, &[("P0520", "P0524")]),

@@ -248,15 +248,20 @@ impl MakeOverlay {
         for (line, record) in csv::data_lines(text) {
             let f = fields(FILE, line, record, 2)?;
             let code = parse_code(FILE, line, &f[0])?;
-            codes.push((code, f[1].trim().to_string()));
+            codes.push((code, line, f[1].trim().to_string()));
         }
-        codes.sort_by_key(|(code, _)| *code);
+        codes.sort_by_key(|(code, line, _)| (*code, *line));
         if let Some(pair) = codes.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(line_error(FILE, 0, format!("{} appears twice", pair[0].0)));
+            let (code, first, _) = &pair[0];
+            return Err(line_error(
+                FILE,
+                pair[1].1,
+                format!("{code} already on line {first}"),
+            ));
         }
         Ok(MakeOverlay {
             make: make.to_string(),
-            codes,
+            codes: codes.into_iter().map(|(c, _, d)| (c, d)).collect(),
         })
     }
 
