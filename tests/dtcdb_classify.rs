@@ -222,6 +222,29 @@ fn every_finding_explains_its_default_and_serialises() {
 }
 
 #[test]
+fn lost_communication_codes_fold_and_take_the_worst() {
+    let f = only(classify(
+        &[stored("U0164"), stored("U0121")],
+        &Context::default(),
+    ));
+    assert_eq!(f.codes, vec![dtc("U0121"), dtc("U0164")]);
+    assert_eq!(f.family, Some(Family::LostCommunication));
+    assert_eq!(f.urgency, Urgency::Critical);
+    assert!(
+        f.reasons[0].starts_with("default: U0121 is critical"),
+        "{:?}",
+        f.reasons
+    );
+}
+
+#[test]
+fn unrelated_codes_stay_separate() {
+    let findings = classify(&[stored("P0700"), stored("P0442")], &Context::default());
+    assert_eq!(findings.len(), 2);
+    assert_eq!(findings[0].codes, vec![dtc("P0700")]);
+}
+
+#[test]
 fn the_rule_table_is_readable() {
     for rule in RULES {
         assert!(

@@ -169,5 +169,7 @@ fn safety_systems_default_to_critical() {
     ] {
         assert_eq!(db.lookup(dtc(code)).urgency, Urgency::Critical, "{code}");
     }
-    assert_eq!(db.lookup(dtc("B0150")).urgency, Urgency::Low);
+    for code in ["B0150", "U0164", "U0184", "U0208"] {
+        assert_eq!(db.lookup(dtc(code)).urgency, Urgency::Low, "{code}");
+    }
 }
