@@ -156,6 +156,7 @@ fn well_known_titles() {
         ("U0100", "Lost Communication With ECM/PCM A"),
         ("C0035", "Left Front Wheel Speed Sensor Circuit"),
         ("B0001", "Driver Frontal Stage 1 Deployment Control"),
+        ("P0AA6", "Hybrid Battery Voltage System Isolation Fault"),
     ] {
         assert_eq!(db.title(dtc(code)), Some(title), "{code}");
     }

@@ -110,8 +110,12 @@ def bus_wire(code, title):
     return title
 
 
-# Chassis and body generic codes checked against several independent published lists.
+# Chassis, body and hybrid generic codes checked against several independent published lists.
 ADDED = {
+    "P0A0A": "High Voltage System Interlock Circuit",
+    "P0A80": "Replace Hybrid Battery Pack",
+    "P0AA6": "Hybrid Battery Voltage System Isolation Fault",
+    "P0AA7": "Hybrid Battery Voltage Isolation Sensor Circuit",
     "B0001": "Driver Frontal Stage 1 Deployment Control",
     "B0002": "Driver Frontal Stage 2 Deployment Control",
     "B0003": "Driver Frontal Stage 3 Deployment Control",
