@@ -131,6 +131,7 @@ GENERIC = re.compile(r"^(P0|P2|P3[4-9A-F]|C0|B0|U0|U3)[0-9A-F]{3}$|^P3[4-9][0-9A
 def clean(title):
     title = title.replace("OBDResponse", "Response").replace("lntake", "Intake")
     title = re.sub(r"\s+/", "/", title)
+    title = re.sub(r"/ (Open|Performance)\b", r"/\1", title)
     title = re.sub(r"\s+", " ", title).strip()
     return title
 
