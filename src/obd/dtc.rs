@@ -229,9 +229,7 @@ mod tests {
 
     #[test]
     fn parsing_rejects_what_is_not_a_code() {
-        for bad in [
-            "", "P", "P030", "P03011", "X0301", "P4301", "P03G1", "0301", "P 301",
-        ] {
+        for bad in ["", "P", "P030", "P03011", "X0301", "P4301", "P03G1", "0301", "P 301"] {
             assert!(
                 matches!(bad.parse::<Dtc>(), Err(DtcParseError::Malformed(_))),
                 "{bad}"
@@ -261,10 +259,7 @@ mod tests {
         assert_eq!(can.codes, vec![dtc("P0300")]);
         let legacy = decode_dtc_list(&[0x03, 0x00, 0x00, 0x00, 0x00, 0x00], DtcFraming::Auto);
         assert_eq!(legacy.codes, vec![dtc("P0300")]);
-        assert_eq!(
-            decode_dtc_list(&[0x00], DtcFraming::Auto),
-            DtcList::default()
-        );
+        assert_eq!(decode_dtc_list(&[0x00], DtcFraming::Auto), DtcList::default());
     }
 
     #[test]

@@ -26,11 +26,7 @@ pub enum DecodeError {
     #[error("PID {0:02X} is not defined by SAE J1979")]
     UnknownPid(u8),
     #[error("PID {pid:02X} needs {expected} data bytes, the response has {got}")]
-    Length {
-        pid: u8,
-        expected: usize,
-        got: usize,
-    },
+    Length { pid: u8, expected: usize, got: usize },
     #[error("response too short for service {service:02X}: {got} bytes")]
     Truncated { service: u8, got: usize },
 }

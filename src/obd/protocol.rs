@@ -51,10 +51,7 @@ impl Protocol {
 
     /// The ELM327 protocol number, 1..=12 (shown as hex digit 1-C).
     pub fn elm_number(self) -> u8 {
-        Protocol::ALL
-            .iter()
-            .position(|&p| p == self)
-            .map_or(0, |i| i as u8 + 1)
+        Protocol::ALL.iter().position(|&p| p == self).map_or(0, |i| i as u8 + 1)
     }
 
     pub fn from_elm_number(n: u8) -> Option<Protocol> {

@@ -107,23 +107,15 @@ pub enum TransportError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "permission denied opening {port}: add your user to the 'dialout' group (sudo usermod -aG dialout $USER, then log in again)"
-    )]
+    #[error("permission denied opening {port}: add your user to the 'dialout' group (sudo usermod -aG dialout $USER, then log in again)")]
     PermissionDenied { port: String },
-    #[error(
-        "no such port {port}: check the adapter is plugged in (ls /dev/ttyUSB* /dev/rfcomm*) or give host:port for a WiFi adapter"
-    )]
+    #[error("no such port {port}: check the adapter is plugged in (ls /dev/ttyUSB* /dev/rfcomm*) or give host:port for a WiFi adapter")]
     NoSuchPort { port: String },
-    #[error(
-        "the adapter on {port} does not answer at any common baud rate (tried {tried}): check power and the port, or give --baud"
-    )]
+    #[error("the adapter on {port} does not answer at any common baud rate (tried {tried}): check power and the port, or give --baud")]
     AdapterSilent { port: String, tried: String },
     #[error("this does not look like an ELM327 adapter: it answered {answer:?} to ATZ")]
     NotAnElm327 { answer: String },
-    #[error(
-        "no vehicle answered ({detail}): is the ignition on and the adapter firmly in the OBD port?"
-    )]
+    #[error("no vehicle answered ({detail}): is the ignition on and the adapter firmly in the OBD port?")]
     NoVehicle { detail: String },
     #[error("the adapter rejected {command:?}: {reason}")]
     Rejected { command: String, reason: String },
@@ -172,9 +164,6 @@ mod tests {
         assert_eq!(EcuAddress::Can11(0x7E8).to_string(), "7E8");
         assert_eq!(EcuAddress::Can29(0x18DAF110).to_string(), "18DAF110");
         assert_eq!(EcuAddress::Legacy(0x10).to_string(), "10");
-        assert_eq!(
-            ObdRequest::new([1, 0]).expecting(0).expected_responses,
-            None
-        );
+        assert_eq!(ObdRequest::new([1, 0]).expecting(0).expected_responses, None);
     }
 }
