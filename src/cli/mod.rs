@@ -82,3 +82,4 @@ async fn run(command: Command) -> Result<(), CliError> {
     let _ = stdout.flush();
     result
 }
+pub mod explain;
