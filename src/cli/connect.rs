@@ -4,8 +4,10 @@ use clap::Args;
 
 use super::error::CliError;
 use crate::obd::protocol::Protocol;
+use crate::sim::{Scenario, SimLatency};
 use crate::transport::Transport;
 use crate::transport::elm327::{Elm327Options, Elm327Transport};
+use crate::transport::sim::SimTransport;
 
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
@@ -42,6 +44,12 @@ fn parse_protocol(text: &str) -> Result<ProtocolChoice, String> {
 
 impl ConnectArgs {
     pub async fn connect(&self) -> Result<Box<dyn Transport>, CliError> {
+        if let Some(name) = &self.sim {
+            let scenario: Scenario = name.parse().map_err(|e: crate::sim::SimError| {
+                CliError::Usage(format!("{e}; known scenarios: {}", scenario_names()))
+            })?;
+            return Ok(Box::new(SimTransport::new(scenario, SimLatency::zero())));
+        }
         let port = self
             .port
             .clone()
@@ -51,4 +59,12 @@ impl ConnectArgs {
         options.protocol = self.protocol.0;
         Ok(Box::new(Elm327Transport::open(options).await?))
     }
+}
+
+pub fn scenario_names() -> String {
+    Scenario::ALL
+        .iter()
+        .map(|s| s.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
