@@ -5,6 +5,7 @@
 //! `transport`, `reader`, `sim` and `cli` are the shells that do I/O.
 
 pub mod cli;
+pub mod config;
 pub mod diagnosis;
 pub mod dtcdb;
 pub mod elm327;
