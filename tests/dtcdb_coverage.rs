@@ -26,7 +26,7 @@ const COUNTS: &[(&str, usize)] = &[
     ("P07", 100),
     ("P08", 100),
     ("P09", 100),
-    ("P0A", 45),
+    ("P0A", 48),
     ("P0B", 108),
     ("P20", 97),
     ("P21", 100),
@@ -59,7 +59,7 @@ fn counts_per_group_are_the_reviewed_ones() {
         COUNTS.iter().map(|(g, n)| (g.to_string(), *n)).collect();
     assert_eq!(found, expected);
     let total: usize = COUNTS.iter().map(|(_, n)| n).sum();
-    assert_eq!(total, 2283);
+    assert_eq!(total, 2286);
 }
 
 /// Subsystem and default urgency for the ranges added with the B0, U3 and hybrid codes, and
@@ -91,6 +91,8 @@ const RANGES: &[(&str, Subsystem, Urgency)] = &[
     ("P0A0C", Subsystem::HybridEvPropulsion, Urgency::Critical),
     ("P0A0E", Subsystem::HybridEvPropulsion, Urgency::Critical),
     ("P0A0F", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0AA0", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0AA3", Subsystem::HybridEvPropulsion, Urgency::High),
     ("P0AA1", Subsystem::HybridEvPropulsion, Urgency::Critical),
     ("P0AA2", Subsystem::HybridEvPropulsion, Urgency::High),
     ("P0AA4", Subsystem::HybridEvPropulsion, Urgency::Critical),
@@ -184,7 +186,7 @@ fn known_titles_of_added_codes() {
 fn unconfirmed_codes_fall_back_to_the_range() {
     let db = DtcDb::embedded();
     for code in [
-        "P0AA0", "P0AA3", "P0B26", "P2BA9", "U3004", "C0031", "B0100",
+        "P0A1A", "P0A1B", "P0B26", "P2BA9", "U3004", "C0031", "B0100",
     ] {
         let info = db.lookup(dtc(code));
         assert_eq!(info.source, Source::RangeOnly, "{code}");
