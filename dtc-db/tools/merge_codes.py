@@ -24,7 +24,10 @@ def read_codes(path):
     rows = {}
     with open(path, newline="") as f:
         for line in f:
-            if line.startswith("#") or line.startswith("code,") or not line.strip():
+            if line.startswith("#"):
+                # Rewriting the file would drop it; keep comments out of codes.csv instead.
+                sys.exit(f"{path}: has comment lines, which this rewrite would lose")
+            if line.startswith("code,") or not line.strip():
                 continue
             code, title = next(csv.reader([line]))
             rows[code] = title

@@ -3,6 +3,9 @@
 below. Run once when the title list changes; the committed codes.csv is what gets reviewed.
 
 Usage: normalise_titles.py titles.json > dtc-db/codes.csv
+
+Later, hand-checked families (issue 3: B0 restraints, U3, hybrid P0A/P0B, P2BA7) were merged
+into codes.csv with merge_codes.py; their provenance is in dtc-db/README.md, not here.
 """
 import json
 import re
