@@ -4,6 +4,7 @@
 //! Protocol cores (`elm327`, `obd`, `dtcdb`, `diagnosis`) are pure code over bytes and values;
 //! `transport`, `reader`, `sim` and `cli` are the shells that do I/O.
 
+pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod diagnosis;

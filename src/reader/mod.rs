@@ -21,7 +21,7 @@ use crate::transport::{EcuAddress, EcuResponse, ObdRequest, Transport, Transport
 
 pub use codes::{ClearOutcome, DtcKind, EcuFreezeFrame, ReportedDtc};
 pub use info::EcuInfo;
-pub use scan::{ScanReport, scan};
+pub use scan::{ScanReport, scan, snapshot};
 
 /// Most PIDs one service 01 request may carry (ISO 15765-4: seven data bytes).
 pub const MAX_PIDS_PER_REQUEST: usize = 6;

@@ -1,0 +1,5 @@
+//! The daemon: tasks joined by channels (poller → diagnosis → store → uplink, commands back),
+//! one shutdown signal.
+
+pub mod poller;
+pub mod power;
