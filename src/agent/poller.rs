@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use super::jobs::{JobError, VehicleJob};
 use super::power::{PowerGuard, PowerReading, PowerState};
 use crate::config::{BatteryConfig, PollConfig};
 use crate::diagnosis::Snapshot;
@@ -58,6 +59,8 @@ pub struct Poller<C> {
     pub poll: PollConfig,
     pub battery: BatteryConfig,
     pub events: mpsc::Sender<VehicleEvent>,
+    /// One-off reads for the hotline, run between scheduled reads.
+    pub jobs: mpsc::Receiver<VehicleJob>,
 }
 
 /// Why one connected session ended.
@@ -79,13 +82,16 @@ async fn pause(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
 }
 
 impl<C: Connector> Poller<C> {
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = FIRST_BACKOFF;
         let mut guard = PowerGuard::new(self.battery.sleep_below, self.battery.wake_above);
         while !stopping(&shutdown) {
-            let connected = tokio::select! {
-                r = self.connector.connect() => r,
-                _ = shutdown.changed() => break,
+            let connected = loop {
+                tokio::select! {
+                    r = self.connector.connect() => break r,
+                    Some(job) = self.jobs.recv() => job.refuse(JobError::NotConnected),
+                    _ = shutdown.changed() => return,
+                }
             };
             let mut transport = match connected {
                 Ok(t) => t,
@@ -95,7 +101,7 @@ impl<C: Connector> Poller<C> {
                     })
                     .await;
                     warn!(error = %e, retry_in = ?backoff, "cannot reach the adapter");
-                    if pause(backoff, &mut shutdown).await {
+                    if self.idle(backoff, &mut shutdown).await {
                         break;
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -111,13 +117,25 @@ impl<C: Connector> Poller<C> {
                 SessionEnd::Lost(reason) => {
                     warn!(%reason, "lost the vehicle link; reconnecting");
                     self.emit(VehicleEvent::LinkLost { reason }).await;
-                    if pause(FIRST_BACKOFF, &mut shutdown).await {
+                    if self.idle(FIRST_BACKOFF, &mut shutdown).await {
                         break;
                     }
                 }
             }
         }
         info!("poller stopped");
+    }
+
+    /// Waits out a backoff without a link, refusing jobs meanwhile; returns whether to stop.
+    async fn idle(&mut self, wait: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let until = Instant::now() + wait;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return stopping(shutdown),
+                Some(job) = self.jobs.recv() => job.refuse(JobError::NotConnected),
+                _ = shutdown.changed() => return true,
+            }
+        }
     }
 
     async fn emit(&self, event: VehicleEvent) {
@@ -127,7 +145,7 @@ impl<C: Connector> Poller<C> {
     }
 
     async fn session(
-        &self,
+        &mut self,
         transport: &mut dyn Transport,
         guard: &mut PowerGuard,
         shutdown: &mut watch::Receiver<bool>,
@@ -145,6 +163,12 @@ impl<C: Connector> Poller<C> {
             let due = next_codes.min(next_samples);
             tokio::select! {
                 _ = tokio::time::sleep_until(due) => {}
+                Some(job) = self.jobs.recv() => {
+                    if let Some(e) = job.run(&mut reader).await {
+                        return lost_or_parked(e);
+                    }
+                    continue;
+                }
                 _ = shutdown.changed() => return SessionEnd::Shutdown,
             }
             if stopping(shutdown) {
@@ -213,14 +237,27 @@ impl<C: Connector> Poller<C> {
     /// Stays off the vehicle bus, checking only the adapter's voltage, until the engine runs.
     /// Returns `None` when awake again.
     async fn sleep(
-        &self,
+        &mut self,
         reader: &mut VehicleReader<'_>,
         guard: &mut PowerGuard,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Option<SessionEnd> {
         info!("battery low with the engine off: pausing polling");
         loop {
-            if pause(self.battery.check_interval, shutdown).await {
+            let until = Instant::now() + self.battery.check_interval;
+            // A hotline request is served even now: one read is brief; polling stays off.
+            let stop = loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break stopping(shutdown),
+                    Some(job) = self.jobs.recv() => {
+                        if let Some(e) = job.run(reader).await {
+                            return Some(lost_or_parked(e));
+                        }
+                    }
+                    _ = shutdown.changed() => break true,
+                }
+            };
+            if stop {
                 return Some(SessionEnd::Shutdown);
             }
             let voltage = match reader.transport().battery_voltage().await {

@@ -62,6 +62,7 @@ fn setup(
     Shared,
     Poller<Arc<SimConnector>>,
     mpsc::Receiver<VehicleEvent>,
+    mpsc::Sender<VehicleJob>,
 ) {
     let sim = Shared(Arc::new(Mutex::new(SimTransport::new(
         scenario,
@@ -73,6 +74,7 @@ fn setup(
         attempts: AtomicU32::new(0),
     });
     let (tx, rx) = mpsc::channel(64);
+    let (jobs_tx, jobs) = mpsc::channel(4);
     let poller = Poller {
         connector: connector.clone(),
         poll: PollConfig {
@@ -87,8 +89,9 @@ fn setup(
             check_interval: Duration::from_secs(30),
         },
         events: tx,
+        jobs,
     };
-    (connector, sim, poller, rx)
+    (connector, sim, poller, rx, jobs_tx)
 }
 
 #[async_trait]
@@ -107,7 +110,7 @@ async fn next(rx: &mut mpsc::Receiver<VehicleEvent>) -> VehicleEvent {
 
 #[tokio::test(start_paused = true)]
 async fn reports_the_vehicle_then_samples_then_codes() {
-    let (_, _, poller, mut rx) = setup(Scenario::Misfire, 0, 11.0);
+    let (_, _, poller, mut rx, _jobs) = setup(Scenario::Misfire, 0, 11.0);
     let (stop, shutdown) = watch::channel(false);
     let task = tokio::spawn(poller.run(shutdown));
     match next(&mut rx).await {
@@ -148,7 +151,7 @@ async fn reports_the_vehicle_then_samples_then_codes() {
 #[tokio::test(start_paused = true)]
 async fn sleeps_with_the_engine_off_and_wakes_when_it_runs() {
     // The simulated parked car sits at 12.4 V: below a 12.5 V threshold.
-    let (_, sim, poller, mut rx) = setup(Scenario::Healthy, 0, 12.5);
+    let (_, sim, poller, mut rx, _jobs) = setup(Scenario::Healthy, 0, 12.5);
     sim.0.lock().await.vehicle_mut().set_engine_running(false);
     let (_stop, shutdown) = watch::channel(false);
     tokio::spawn(poller.run(shutdown));
@@ -186,7 +189,7 @@ async fn sleeps_with_the_engine_off_and_wakes_when_it_runs() {
 
 #[tokio::test(start_paused = true)]
 async fn reconnects_with_backoff_after_failures() {
-    let (connector, _, poller, mut rx) = setup(Scenario::Healthy, 3, 11.0);
+    let (connector, _, poller, mut rx, _jobs) = setup(Scenario::Healthy, 3, 11.0);
     let (_stop, shutdown) = watch::channel(false);
     let start = Instant::now();
     tokio::spawn(poller.run(shutdown));
@@ -200,4 +203,69 @@ async fn reconnects_with_backoff_after_failures() {
     assert_eq!(connector.attempts.load(Ordering::SeqCst), 4);
     // 1 s + 2 s + 4 s of backoff before the fourth attempt.
     assert!(Instant::now() - start >= Duration::from_secs(7));
+}
+
+async fn ask<T>(
+    jobs: &mpsc::Sender<VehicleJob>,
+    job: impl FnOnce(super::super::jobs::Reply<T>) -> VehicleJob,
+) -> Result<T, JobError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    jobs.send(job(reply)).await.expect("poller running");
+    tokio::time::timeout(Duration::from_secs(60), answer)
+        .await
+        .expect("answered in time")
+        .expect("replied")
+}
+
+#[tokio::test(start_paused = true)]
+async fn hotline_jobs_are_served_between_polls() {
+    let (_, _, poller, mut rx, jobs) = setup(Scenario::Misfire, 0, 11.0);
+    let (_stop, shutdown) = watch::channel(false);
+    tokio::spawn(poller.run(shutdown));
+    assert!(matches!(
+        next(&mut rx).await,
+        VehicleEvent::Connected { .. }
+    ));
+    let vin = ask(&jobs, VehicleJob::Vin).await.unwrap();
+    assert_eq!(vin.as_deref(), Some("1D4GP00R55B123456"));
+    let live = ask(&jobs, |reply| VehicleJob::Live {
+        pids: vec![0x0C],
+        reply,
+    })
+    .await
+    .unwrap();
+    assert_eq!(live.len(), 1);
+    let report = ask(&jobs, VehicleJob::Scan).await.unwrap();
+    assert!(report.mil);
+}
+
+#[tokio::test(start_paused = true)]
+async fn clear_is_refused_while_the_engine_runs_and_done_when_stopped() {
+    let (_, sim, poller, mut rx, jobs) = setup(Scenario::Misfire, 0, 11.0);
+    let (_stop, shutdown) = watch::channel(false);
+    tokio::spawn(poller.run(shutdown));
+    assert!(matches!(
+        next(&mut rx).await,
+        VehicleEvent::Connected { .. }
+    ));
+    let refused = ask(&jobs, VehicleJob::Clear).await.unwrap_err();
+    assert!(
+        matches!(refused, JobError::VehicleNotStationary { .. }),
+        "{refused:?}"
+    );
+    sim.0.lock().await.vehicle_mut().set_engine_running(false);
+    let outcome = ask(&jobs, VehicleJob::Clear).await.unwrap();
+    assert!(!outcome.cleared_by.is_empty());
+    assert_eq!(outcome.not_cleared().count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn jobs_without_a_link_are_refused_not_left_hanging() {
+    let (_, _, poller, _rx, jobs) = setup(Scenario::Healthy, 1000, 11.0);
+    let (_stop, shutdown) = watch::channel(false);
+    tokio::spawn(poller.run(shutdown));
+    assert_eq!(
+        ask(&jobs, VehicleJob::Vin).await.unwrap_err(),
+        JobError::NotConnected
+    );
 }
