@@ -7,7 +7,7 @@
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::size::{self, Admission};
+use super::size;
 use super::{Store, StoreError, from_unix_ms, unix_ms};
 use crate::outbox::{NewMessage, Outbox, OutboxError, OutboxMessage};
 
@@ -86,19 +86,16 @@ impl Store {
                 seqs.push(seq);
                 continue;
             }
-            let need = footprint(message);
-            let used = size::make_room(&tx, need, max).map_err(fail)?;
-            if let Admission::Refuse { bytes, limit } =
-                size::admit(class, used, need, max, hard_max)
-            {
-                // Dropping the transaction rolls back the eviction and earlier inserts.
-                return Err(StoreError::Full {
-                    path: self.path.clone(),
-                    bytes,
-                    limit,
-                });
-            }
+            // Checked before the insert with an estimate, and again after it with the
+            // measured size, since a page split can cost more than the estimate. Returning
+            // drops the transaction, which rolls back evictions and earlier inserts.
+            size::fit(&tx, class, footprint(message), max, hard_max)
+                .map_err(fail)?
+                .or_full(&self.path)?;
             seqs.push(insert(&tx, message, class, now).map_err(fail)?);
+            size::fit(&tx, class, 0, max, hard_max)
+                .map_err(fail)?
+                .or_full(&self.path)?;
         }
         tx.commit()
             .map_err(|e| StoreError::sqlite(&self.path, "committing a push", e))?;

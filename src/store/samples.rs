@@ -74,11 +74,10 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let need = ROW_BYTES * finite.len() as u64;
-            let used = size::make_room(&tx, need, max)?;
-            if let Admission::Refuse { bytes, limit } =
-                size::admit(MessageClass::Telemetry, used, need, max, hard_max)
-            {
-                return Ok(Err((bytes, limit)));
+            let class = MessageClass::Telemetry;
+            let before = size::fit(&tx, class, need, max, hard_max)?;
+            if before != Admission::Accept {
+                return Ok(before);
             }
             {
                 let mut upsert = tx.prepare_cached(
@@ -92,17 +91,18 @@ impl Store {
                     upsert.execute(params![minute, sample.pid, sample.value])?;
                 }
             }
-            tx.commit()?;
-            Ok(Ok(finite.len()))
+            // Measured again now the rows are in (see the outbox push).
+            let after = size::fit(&tx, class, 0, max, hard_max)?;
+            if after == Admission::Accept {
+                tx.commit()?;
+            }
+            Ok(after)
         })();
         let restored = self.conn.pragma_update(None, "synchronous", "FULL");
-        let outcome = result.map_err(fail)?;
+        let admission = result.map_err(fail)?;
         restored.map_err(fail)?;
-        outcome.map_err(|(bytes, limit)| StoreError::Full {
-            path: self.path.clone(),
-            bytes,
-            limit,
-        })
+        admission.or_full(&self.path)?;
+        Ok(finite.len())
     }
 
     /// Aggregates of `pid` for minutes starting in `from..to`, oldest first.

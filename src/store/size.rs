@@ -2,8 +2,11 @@
 //! of `store`). The decision is the pure [`admit`]; the SQL around it only measures and
 //! deletes.
 
+use std::path::Path;
+
 use rusqlite::{Connection, OptionalExtension};
 
+use super::StoreError;
 use super::outbox::MessageClass;
 
 /// How big the database is.
@@ -41,6 +44,31 @@ pub fn admit(class: MessageClass, used: u64, need: u64, max: u64, hard_max: u64)
     }
 }
 
+impl Admission {
+    pub(crate) fn or_full(self, path: &Path) -> Result<(), StoreError> {
+        match self {
+            Admission::Accept => Ok(()),
+            Admission::Refuse { bytes, limit } => Err(StoreError::Full {
+                path: path.to_path_buf(),
+                bytes,
+                limit,
+            }),
+        }
+    }
+}
+
+/// Evicts what it must to keep `need` more bytes under `max`, then applies [`admit`].
+pub(crate) fn fit(
+    conn: &Connection,
+    class: MessageClass,
+    need: u64,
+    max: u64,
+    hard_max: u64,
+) -> rusqlite::Result<Admission> {
+    let used = make_room(conn, need, max)?;
+    Ok(admit(class, used, need, max, hard_max))
+}
+
 pub(crate) fn measure(conn: &Connection) -> rusqlite::Result<StoreSize> {
     let pragma = |name| {
         conn.pragma_query_value(None, name, |r| r.get::<_, i64>(0))
@@ -64,7 +92,7 @@ const EVICT_BATCH: i64 = 16;
 /// older) until `need` more bytes fit under `limit` or nothing evictable is left. Runs inside
 /// the caller's transaction, so a refused write rolls the eviction back with it. Returns the
 /// used bytes afterwards.
-pub(crate) fn make_room(conn: &Connection, need: u64, limit: u64) -> rusqlite::Result<u64> {
+fn make_room(conn: &Connection, need: u64, limit: u64) -> rusqlite::Result<u64> {
     loop {
         let used = measure(conn)?.used_bytes;
         if used.saturating_add(need) <= limit {
