@@ -258,3 +258,38 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing_accepted() {
     }
     store.push(alert(10_000)).unwrap();
 }
+
+#[test]
+fn maintenance_gives_a_drained_outbox_back_to_the_file_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("agent.db"));
+    let batch: Vec<NewMessage> = (0..300)
+        .map(|n| message("fleet/v1/alerts", n, 4000))
+        .collect();
+    let pushed = store.push_batch(&batch).unwrap();
+    let full = store.size().unwrap();
+    store.acknowledge_batch(&pushed).unwrap();
+    let drained = store.size().unwrap();
+    assert_eq!(
+        drained.file_bytes, full.file_bytes,
+        "freed pages stay for reuse"
+    );
+    assert!(drained.free_bytes > drained.file_bytes / 2);
+
+    let report = store.maintain(std::time::SystemTime::now()).unwrap();
+    let after = store.size().unwrap();
+    assert!(report.bytes_released > 0);
+    assert_eq!(after.file_bytes, drained.file_bytes - report.bytes_released);
+    assert!(
+        after.file_bytes < full.file_bytes / 4,
+        "{after:?} from {full:?}"
+    );
+    // A second run finds nothing worth releasing.
+    assert_eq!(
+        store
+            .maintain(std::time::SystemTime::now())
+            .unwrap()
+            .bytes_released,
+        0
+    );
+}

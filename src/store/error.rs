@@ -19,7 +19,7 @@ pub enum StoreError {
     #[error("{}: belongs to another application (application_id {found:#x}); point the agent at its own database file", .path.display())]
     ForeignDatabase { path: PathBuf, found: i64 },
     #[error(
-        "{}: the database or its directory is read-only; check permissions and that the file system is mounted read-write", .path.display())]
+        "{}: cannot open or write the database; check that its directory exists, its permissions, and that the file system is mounted read-write", .path.display())]
     ReadOnly {
         path: PathBuf,
         #[source]

@@ -28,9 +28,9 @@
 //! alone exceed the bound, telemetry and samples are refused with [`StoreError::Full`]
 //! (`OutboxError::Full` through the trait) while alerts are still accepted up to
 //! [`StoreOptions::hard_max_bytes`]; past that alerts are refused too and the caller must
-//! keep them in memory or drop them knowingly. Fault rows and agent state are small and
-//! bounded by the number of distinct codes and keys, so they are not counted against the
-//! bound. `auto_vacuum=INCREMENTAL` lets [`Store::maintain`] hand large runs of free pages
+//! keep them in memory or drop them knowingly. Fault rows and agent state take pages like
+//! everything else but are never evicted or refused: they are bounded by the number of
+//! distinct codes and keys. `auto_vacuum=INCREMENTAL` lets [`Store::maintain`] hand large runs of free pages
 //! back to the file system; it does so only past a threshold, because shrinking and
 //! regrowing the file is extra wear on an SD card. The WAL is kept short by
 //! `journal_size_limit`.
