@@ -146,3 +146,31 @@ fn the_in_memory_store_works_for_tests() {
     assert_eq!(store.state("k").unwrap().as_deref(), Some("v"));
     assert_eq!(store.schema_version().unwrap(), latest_version());
 }
+
+#[test]
+fn a_failed_migration_leaves_the_database_at_the_previous_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.db");
+    // A file at version 0 that already has a table the first migration creates.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE outbox (x);")
+        .unwrap();
+    let error = Store::open(&path, options()).unwrap_err();
+    assert!(
+        matches!(error, StoreError::Migration { version: 1, .. }),
+        "{error:?}"
+    );
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!((version, tables), (0, 1), "nothing of the migration stayed");
+}

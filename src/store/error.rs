@@ -137,3 +137,56 @@ fn chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn sqlite_codes_become_errors_an_operator_can_act_on() {
+        let path = Path::new("/var/lib/obd-agent/agent.db");
+        let cases = [
+            (rusqlite::ffi::SQLITE_FULL, "disk is full"),
+            (rusqlite::ffi::SQLITE_READONLY, "mounted read-write"),
+            (rusqlite::ffi::SQLITE_CANTOPEN, "directory exists"),
+            (rusqlite::ffi::SQLITE_CORRUPT, "move it aside"),
+            (rusqlite::ffi::SQLITE_NOTADB, "move it aside"),
+            (rusqlite::ffi::SQLITE_BUSY, "only one agent"),
+            (rusqlite::ffi::SQLITE_CONSTRAINT, "pushing failed"),
+        ];
+        for (code, advice) in cases {
+            let error = StoreError::sqlite(path, "pushing", failure(code));
+            let text = error.to_string();
+            assert!(text.starts_with("/var/lib/obd-agent/agent.db: "), "{text}");
+            assert!(text.contains(advice), "{code}: {text}");
+        }
+    }
+
+    #[test]
+    fn the_outbox_sees_the_size_policy_as_full_and_the_rest_with_its_causes() {
+        let full = StoreError::Full {
+            path: "a.db".into(),
+            bytes: 10,
+            limit: 8,
+        };
+        assert!(matches!(
+            OutboxError::from(full),
+            OutboxError::Full {
+                bytes: 10,
+                limit: 8
+            }
+        ));
+        let disk = StoreError::sqlite(Path::new("a.db"), "x", failure(rusqlite::ffi::SQLITE_FULL));
+        let OutboxError::Storage(text) = OutboxError::from(disk) else {
+            panic!("a full disk is a storage failure");
+        };
+        assert!(
+            text.contains("a.db: the disk is full") && text.contains(": "),
+            "{text}"
+        );
+    }
+}
