@@ -73,7 +73,6 @@ impl Store {
         &mut self,
         messages: &[(&NewMessage, MessageClass)],
     ) -> Result<Vec<i64>, StoreError> {
-        let (max, hard_max) = (self.options.max_bytes, self.options.hard_max_bytes);
         let now = unix_ms(std::time::SystemTime::now());
         let tx = self
             .conn
@@ -89,11 +88,11 @@ impl Store {
             // Checked before the insert with an estimate, and again after it with the
             // measured size, since a page split can cost more than the estimate. Returning
             // drops the transaction, which rolls back evictions and earlier inserts.
-            size::fit(&tx, class, footprint(message), max, hard_max)
+            size::fit(&tx, class, footprint(message), &self.options)
                 .map_err(fail)?
                 .or_full(&self.path)?;
             seqs.push(insert(&tx, message, class, now).map_err(fail)?);
-            size::fit(&tx, class, 0, max, hard_max)
+            size::fit(&tx, class, 0, &self.options)
                 .map_err(fail)?
                 .or_full(&self.path)?;
         }

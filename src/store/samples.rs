@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::outbox::MessageClass;
 use super::size::{self, Admission};
-use super::{Store, StoreError, from_unix_ms, unix_ms};
+use super::{Store, StoreError, StoreOptions, from_unix_ms, unix_ms};
 
 /// How long samples are kept. Whichever bound is hit first applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,41 +63,13 @@ impl Store {
             return Ok(0);
         }
         let minute = unix_ms(at) / 60_000;
-        let (max, hard_max) = (self.options.max_bytes, self.options.hard_max_bytes);
         let fail = |e| StoreError::sqlite(&self.path, "recording samples", e);
-        // Relaxed for this write only; the next statement restores FULL whatever happened.
+        // Relaxed for this write only, and restored whatever happened, so that no other
+        // write ever runs without the fsync.
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(fail)?;
-        let result = (|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let need = ROW_BYTES * finite.len() as u64;
-            let class = MessageClass::Telemetry;
-            let before = size::fit(&tx, class, need, max, hard_max)?;
-            if before != Admission::Accept {
-                return Ok(before);
-            }
-            {
-                let mut upsert = tx.prepare_cached(
-                    "INSERT INTO pid_samples (minute, pid, min, max, sum, count)
-                     VALUES (?1, ?2, ?3, ?3, ?3, 1)
-                     ON CONFLICT (minute, pid) DO UPDATE SET
-                        min = min(min, excluded.min), max = max(max, excluded.max),
-                        sum = sum + excluded.sum, count = count + 1",
-                )?;
-                for sample in &finite {
-                    upsert.execute(params![minute, sample.pid, sample.value])?;
-                }
-            }
-            // Measured again now the rows are in (see the outbox push).
-            let after = size::fit(&tx, class, 0, max, hard_max)?;
-            if after == Admission::Accept {
-                tx.commit()?;
-            }
-            Ok(after)
-        })();
+        let result = fold(&mut self.conn, minute, &finite, &self.options);
         let restored = self.conn.pragma_update(None, "synchronous", "FULL");
         let admission = result.map_err(fail)?;
         restored.map_err(fail)?;
@@ -137,6 +109,40 @@ impl Store {
             .map_err(fail)?;
         rows.collect::<Result<_, _>>().map_err(fail)
     }
+}
+
+/// Folds readings into their minute's rows in one transaction, within the size policy;
+/// commits only if admitted.
+fn fold(
+    conn: &mut Connection,
+    minute: i64,
+    samples: &[&PidSample],
+    options: &StoreOptions,
+) -> rusqlite::Result<Admission> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let class = MessageClass::Telemetry;
+    let before = size::fit(&tx, class, ROW_BYTES * samples.len() as u64, options)?;
+    if before != Admission::Accept {
+        return Ok(before);
+    }
+    {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO pid_samples (minute, pid, min, max, sum, count)
+             VALUES (?1, ?2, ?3, ?3, ?3, 1)
+             ON CONFLICT (minute, pid) DO UPDATE SET
+                min = min(min, excluded.min), max = max(max, excluded.max),
+                sum = sum + excluded.sum, count = count + 1",
+        )?;
+        for sample in samples {
+            upsert.execute(params![minute, sample.pid, sample.value])?;
+        }
+    }
+    // Measured again now the rows are in (see the outbox push).
+    let after = size::fit(&tx, class, 0, options)?;
+    if after == Admission::Accept {
+        tx.commit()?;
+    }
+    Ok(after)
 }
 
 /// The first whole minute at or after `time`.

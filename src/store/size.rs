@@ -6,8 +6,8 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::StoreError;
 use super::outbox::MessageClass;
+use super::{StoreError, StoreOptions};
 
 /// How big the database is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,9 +62,9 @@ pub(crate) fn fit(
     conn: &Connection,
     class: MessageClass,
     need: u64,
-    max: u64,
-    hard_max: u64,
+    options: &StoreOptions,
 ) -> rusqlite::Result<Admission> {
+    let (max, hard_max) = (options.max_bytes, options.hard_max_bytes);
     let used = make_room(conn, need, max)?;
     Ok(admit(class, used, need, max, hard_max))
 }
