@@ -56,6 +56,7 @@ impl Store {
         class: MessageClass,
     ) -> Result<i64, StoreError> {
         let seqs = self.push_all(&[(message, class)])?;
+        // push_all answers one seq per message, so the first is there.
         Ok(seqs.first().copied().unwrap_or_default())
     }
 
