@@ -15,4 +15,5 @@ pub mod obd;
 pub mod outbox;
 pub mod reader;
 pub mod sim;
+pub mod store;
 pub mod transport;
