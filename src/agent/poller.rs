@@ -73,14 +73,6 @@ fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
     *shutdown.borrow()
 }
 
-/// Sleeps for `d`, or less if shutdown is signalled; returns whether to stop.
-async fn pause(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(d) => stopping(shutdown),
-        _ = shutdown.changed() => true,
-    }
-}
-
 impl<C: Connector> Poller<C> {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = FIRST_BACKOFF;

@@ -53,17 +53,17 @@ impl Connector for SimConnector {
     }
 }
 
-fn setup(
-    scenario: Scenario,
-    failures: u32,
-    sleep_below: f32,
-) -> (
+/// Handles a test keeps: the connector, the simulator, the poller to run, its events, and
+/// the job queue.
+type Setup = (
     Arc<SimConnector>,
     Shared,
     Poller<Arc<SimConnector>>,
     mpsc::Receiver<VehicleEvent>,
     mpsc::Sender<VehicleJob>,
-) {
+);
+
+fn setup(scenario: Scenario, failures: u32, sleep_below: f32) -> Setup {
     let sim = Shared(Arc::new(Mutex::new(SimTransport::new(
         scenario,
         SimLatency::zero(),
