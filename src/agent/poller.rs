@@ -13,8 +13,10 @@ use super::jobs::{JobError, VehicleJob};
 use super::power::{PowerGuard, PowerReading, PowerState};
 use crate::config::{BatteryConfig, PollConfig};
 use crate::diagnosis::Snapshot;
-use crate::reader::{EcuFreezeFrame, EcuReading, ReadError, ReportedDtc, VehicleReader};
-use crate::transport::{LinkInfo, Transport, TransportError};
+use crate::reader::{
+    CodeReadout, DtcKind, EcuFreezeFrame, EcuReading, ReadError, ReportedDtc, VehicleReader,
+};
+use crate::transport::{EcuAddress, LinkInfo, Transport, TransportError};
 
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -31,6 +33,8 @@ pub enum VehicleEvent {
     Codes {
         at: SystemTime,
         dtcs: Vec<ReportedDtc>,
+        /// Which ECU answered which code read (see `CodeReadout`).
+        answered: Vec<(DtcKind, EcuAddress)>,
         mil: bool,
         freeze_frames: Vec<EcuFreezeFrame>,
         live: Snapshot,
@@ -274,7 +278,10 @@ impl<C: Connector> Poller<C> {
     }
 
     async fn read_codes(&self, reader: &mut VehicleReader<'_>) -> Result<VehicleEvent, ReadError> {
-        let dtcs = reader.all_dtcs().await?;
+        let CodeReadout {
+            codes: dtcs,
+            answered,
+        } = reader.read_codes().await?;
         let infos = reader.ecu_info().await?;
         let mil = infos
             .iter()
@@ -292,6 +299,7 @@ impl<C: Connector> Poller<C> {
         Ok(VehicleEvent::Codes {
             at: SystemTime::now(),
             dtcs,
+            answered,
             mil,
             freeze_frames,
             live,

@@ -19,7 +19,7 @@ use crate::obd::pid::{self, PidReading};
 use crate::obd::service;
 use crate::transport::{EcuAddress, EcuResponse, ObdRequest, Transport, TransportError};
 
-pub use codes::{ClearOutcome, DtcKind, EcuFreezeFrame, ReportedDtc};
+pub use codes::{ClearOutcome, CodeReadout, DtcKind, EcuFreezeFrame, ReportedDtc};
 pub use info::EcuInfo;
 pub use scan::{ScanReport, scan, snapshot};
 
