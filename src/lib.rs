@@ -13,3 +13,4 @@ pub mod outbox;
 pub mod reader;
 pub mod sim;
 pub mod transport;
+pub mod uplink;
