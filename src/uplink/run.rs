@@ -15,7 +15,7 @@ use super::ids::Backoff;
 use super::inbox::{Inbox, PendingReply};
 use super::outbox_handle::OutboxHandle;
 use super::payload::{Header, Presence, StatusPayload, Timestamp};
-use super::session::{Session, SessionEvent};
+use super::session::{Client, Events, SessionError, SessionEvent, new_session};
 use super::topics::Topics;
 use crate::outbox::Outbox;
 
@@ -56,7 +56,8 @@ impl Uplink {
         let topics = Topics::new(&config.vehicle_id);
         let started = Timestamp::now();
         let will = status_payload(&config, Presence::Offline, started);
-        let session = Session::new(&config, &topics.status(), serde_json::to_vec(&will)?)?;
+        let (client, mut events) =
+            new_session(&config, &topics.status(), serde_json::to_vec(&will)?)?;
         let (replies_tx, replies_rx) = mpsc::channel(64);
         let mut runner = Runner {
             delivery: DeliveryState::new(config.window),
@@ -64,7 +65,7 @@ impl Uplink {
             backoff: Backoff::new(config.reconnect_initial, config.reconnect_max),
             topics,
             config,
-            session,
+            client,
             outbox,
             replies_rx,
             outbox_dirty: true,
@@ -73,28 +74,39 @@ impl Uplink {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut poll_timer = time::interval(runner.config.outbox_poll);
         poll_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
+        'run: loop {
             runner.pump();
-            tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                event = runner.session.poll() => match event {
-                    Ok(event) => runner.on_event(event),
-                    Err(error) => {
-                        runner.on_connection_lost(&error);
-                        let delay = runner.backoff.next_delay();
-                        tokio::select! {
-                            () = &mut shutdown => break,
-                            () = time::sleep(delay) => {}
-                        }
+            // One poll future lives until it completes (see `Events`); meanwhile replies, new
+            // outbox rows and the timer only queue publishes through the client.
+            let event = {
+                let poll = events.poll();
+                tokio::pin!(poll);
+                loop {
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => break 'run,
+                        event = &mut poll => break event,
+                        Some(reply) = runner.replies_rx.recv() => runner.send_reply(reply),
+                        () = runner.outbox.changed() => runner.outbox_dirty = true,
+                        _ = poll_timer.tick() => runner.outbox_dirty = true,
                     }
-                },
-                Some(reply) = runner.replies_rx.recv() => runner.send_reply(reply),
-                () = runner.outbox.changed() => runner.outbox_dirty = true,
-                _ = poll_timer.tick() => runner.outbox_dirty = true,
+                    runner.pump();
+                }
+            };
+            match event {
+                Ok(event) => runner.on_event(event),
+                Err(error) => {
+                    runner.on_connection_lost(&error);
+                    events.drop_unacknowledged();
+                    let delay = runner.backoff.next_delay();
+                    tokio::select! {
+                        () = &mut shutdown => break 'run,
+                        () = time::sleep(delay) => {}
+                    }
+                }
             }
         }
-        runner.shut_down().await;
+        runner.shut_down(&mut events).await;
         runner.report.delivery = runner.delivery.stats();
         Ok(runner.report)
     }
@@ -114,7 +126,7 @@ fn status_payload(config: &UplinkConfig, state: Presence, since: Timestamp) -> S
 struct Runner<O> {
     config: UplinkConfig,
     topics: Topics,
-    session: Session,
+    client: Client,
     delivery: DeliveryState,
     outbox: OutboxHandle<O>,
     inbox: Inbox,
@@ -150,7 +162,7 @@ impl<O: Outbox> Runner<O> {
         }
         while let Some(message) = self.delivery.next_to_send() {
             let queued =
-                self.session
+                self.client
                     .publish(&message.topic, message.payload, message.retain, None);
             if queued.is_err() {
                 self.delivery.return_last_handed();
@@ -213,19 +225,19 @@ impl<O: Outbox> Runner<O> {
         );
         // Subscribing again even when the session was resumed costs one packet and covers a
         // broker that lost its sessions.
-        if self.session.subscribe(&self.topics.commands()).is_err() {
+        if self.client.subscribe(&self.topics.commands()).is_err() {
             warn!("cannot queue the command subscription");
         }
         let status = status_payload(&self.config, Presence::Online, Timestamp::now());
         self.publish_untracked(&self.topics.status(), &status, true, None);
     }
 
-    fn on_connection_lost(&mut self, error: &super::session::SessionError) {
+    /// The driver drops rumqttc's copies right after this (`Events::drop_unacknowledged`).
+    fn on_connection_lost(&mut self, error: &SessionError) {
         self.report.connection_errors += 1;
         let unacknowledged = self.delivery.unacknowledged();
         warn!(error = %error, unacknowledged, "broker connection lost or refused; will retry");
         self.delivery.on_disconnect();
-        self.session.drop_unacknowledged();
     }
 
     fn send_reply(&mut self, reply: PendingReply) {
@@ -258,7 +270,7 @@ impl<O: Outbox> Runner<O> {
                 return false;
             }
         };
-        match self.session.publish(topic, bytes, retain, correlation_data) {
+        match self.client.publish(topic, bytes, retain, correlation_data) {
             Ok(()) => {
                 self.delivery.on_untracked_handed();
                 true
@@ -271,7 +283,7 @@ impl<O: Outbox> Runner<O> {
     }
 
     /// Publishes the offline status, waits (bounded) for its PubAck, then disconnects cleanly.
-    async fn shut_down(&mut self) {
+    async fn shut_down(&mut self, events: &mut Events) {
         if !self.delivery.is_connected() {
             return;
         }
@@ -279,15 +291,15 @@ impl<O: Outbox> Runner<O> {
         let status = status_payload(&self.config, Presence::Offline, Timestamp::now());
         self.publish_untracked(&self.topics.status(), &status, true, None);
         while self.delivery.untracked_outstanding() > 0 {
-            match time::timeout_at(deadline, self.session.poll()).await {
+            match time::timeout_at(deadline, events.poll()).await {
                 Ok(Ok(event)) => self.on_event(event),
                 Ok(Err(_)) | Err(_) => return,
             }
         }
-        if self.session.disconnect().is_err() {
+        if self.client.disconnect().is_err() {
             return;
         }
-        while let Ok(Ok(event)) = time::timeout_at(deadline, self.session.poll()).await {
+        while let Ok(Ok(event)) = time::timeout_at(deadline, events.poll()).await {
             if matches!(event, SessionEvent::DisconnectSent) {
                 info!(at = %humantime::format_rfc3339_seconds(SystemTime::now()), "disconnected");
                 return;

@@ -61,97 +61,102 @@ pub(crate) enum SessionError {
 #[error("the MQTT client's request queue is full")]
 pub(crate) struct QueueFull;
 
-pub(crate) enum Session {
-    V4 {
-        client: mqtt4::AsyncClient,
-        eventloop: mqtt4::EventLoop,
-    },
-    V5 {
-        client: mqtt5::AsyncClient,
-        eventloop: mqtt5::EventLoop,
-    },
+/// The sending half: queues requests for the event loop.
+pub(crate) enum Client {
+    V4(mqtt4::AsyncClient),
+    V5(mqtt5::AsyncClient),
 }
 
-impl Session {
-    /// Builds the client; nothing connects until the first [`Session::poll`].
-    pub fn new(
-        config: &UplinkConfig,
-        will_topic: &str,
-        will_payload: Vec<u8>,
-    ) -> Result<Session, UplinkError> {
-        let tls = config.rustls_config()?;
-        let client_id = config.client_id();
-        // Room for a full window plus status, replies and subscriptions.
-        let capacity = config.window + 64;
-        // rumqttc numbers packet ids up to its in-flight limit; ours must stay below it so it
-        // never holds a publish back (see docs/mqtt.md, "Delivery").
-        let inflight = u16::try_from(config.window + 32).unwrap_or(u16::MAX);
-        let timeout_secs = config.connect_timeout.as_secs().max(1);
-        let session = match config.protocol {
-            ProtocolVersion::V311 => {
-                let mut options = mqtt4::MqttOptions::new(client_id, &config.host, config.port);
-                options
-                    .set_keep_alive(config.keep_alive)
-                    .set_clean_session(!config.persistent_session)
-                    .set_inflight(inflight)
-                    .set_max_packet_size(MAX_INCOMING_PACKET, MAX_OUTGOING_PACKET)
-                    .set_last_will(mqtt4::LastWill::new(
-                        will_topic,
-                        will_payload,
-                        QoS::AtLeastOnce,
-                        true,
-                    ));
-                if let Some(user) = &config.username {
-                    options.set_credentials(user, config.password.clone().unwrap_or_default());
-                }
-                if let Some(tls) = tls {
-                    options.set_transport(mqtt4::Transport::tls_with_config(
-                        mqtt4::TlsConfiguration::Rustls(tls),
-                    ));
-                }
-                let (client, mut eventloop) = mqtt4::AsyncClient::new(options, capacity);
-                let mut network = eventloop.network_options();
-                network.set_connection_timeout(timeout_secs);
-                eventloop.set_network_options(network);
-                Session::V4 { client, eventloop }
-            }
-            ProtocolVersion::V5 => {
-                let mut options = mqtt5::MqttOptions::new(client_id, &config.host, config.port);
-                let expiry = u32::try_from(config.session_expiry.as_secs()).unwrap_or(u32::MAX);
-                options
-                    .set_keep_alive(config.keep_alive)
-                    .set_clean_start(!config.persistent_session)
-                    .set_session_expiry_interval(config.persistent_session.then_some(expiry))
-                    .set_outgoing_inflight_upper_limit(inflight)
-                    .set_max_packet_size(u32::try_from(MAX_INCOMING_PACKET).ok())
-                    .set_connection_timeout(timeout_secs)
-                    .set_last_will(mqtt5::mqttbytes::v5::LastWill::new(
-                        will_topic,
-                        will_payload,
-                        QoS5::AtLeastOnce,
-                        true,
-                        None,
-                    ));
-                if let Some(user) = &config.username {
-                    options.set_credentials(user, config.password.clone().unwrap_or_default());
-                }
-                if let Some(tls) = tls {
-                    options.set_transport(mqtt4::Transport::tls_with_config(
-                        mqtt4::TlsConfiguration::Rustls(tls),
-                    ));
-                }
-                let (client, eventloop) = mqtt5::AsyncClient::new(options, capacity);
-                Session::V5 { client, eventloop }
-            }
-        };
-        Ok(session)
-    }
+/// The event loop that owns the connection.
+///
+/// Its `poll()` is not cancel-safe while it connects: dropping the future mid-connect drops a
+/// TCP connection that already carried CONNECT, and the broker publishes the last will. The
+/// run loop therefore keeps one poll future alive until it completes.
+pub(crate) enum Events {
+    V4(mqtt4::EventLoop),
+    V5(mqtt5::EventLoop),
+}
 
+/// Builds the client; nothing connects until the first [`Events::poll`].
+pub(crate) fn new_session(
+    config: &UplinkConfig,
+    will_topic: &str,
+    will_payload: Vec<u8>,
+) -> Result<(Client, Events), UplinkError> {
+    let tls = config.rustls_config()?;
+    let client_id = config.client_id();
+    // Room for a full window plus status, replies and subscriptions.
+    let capacity = config.window + 64;
+    // rumqttc numbers packet ids up to its in-flight limit; ours must stay below it so it
+    // never holds a publish back (see docs/mqtt.md, "Delivery").
+    let inflight = u16::try_from(config.window + 32).unwrap_or(u16::MAX);
+    let timeout_secs = config.connect_timeout.as_secs().max(1);
+    let session = match config.protocol {
+        ProtocolVersion::V311 => {
+            let mut options = mqtt4::MqttOptions::new(client_id, &config.host, config.port);
+            options
+                .set_keep_alive(config.keep_alive)
+                .set_clean_session(!config.persistent_session)
+                .set_inflight(inflight)
+                .set_max_packet_size(MAX_INCOMING_PACKET, MAX_OUTGOING_PACKET)
+                .set_last_will(mqtt4::LastWill::new(
+                    will_topic,
+                    will_payload,
+                    QoS::AtLeastOnce,
+                    true,
+                ));
+            if let Some(user) = &config.username {
+                options.set_credentials(user, config.password.clone().unwrap_or_default());
+            }
+            if let Some(tls) = tls {
+                options.set_transport(mqtt4::Transport::tls_with_config(
+                    mqtt4::TlsConfiguration::Rustls(tls),
+                ));
+            }
+            let (client, mut eventloop) = mqtt4::AsyncClient::new(options, capacity);
+            let mut network = eventloop.network_options();
+            network.set_connection_timeout(timeout_secs);
+            eventloop.set_network_options(network);
+            (Client::V4(client), Events::V4(eventloop))
+        }
+        ProtocolVersion::V5 => {
+            let mut options = mqtt5::MqttOptions::new(client_id, &config.host, config.port);
+            let expiry = u32::try_from(config.session_expiry.as_secs()).unwrap_or(u32::MAX);
+            options
+                .set_keep_alive(config.keep_alive)
+                .set_clean_start(!config.persistent_session)
+                .set_session_expiry_interval(config.persistent_session.then_some(expiry))
+                .set_outgoing_inflight_upper_limit(inflight)
+                .set_max_packet_size(u32::try_from(MAX_INCOMING_PACKET).ok())
+                .set_connection_timeout(timeout_secs)
+                .set_last_will(mqtt5::mqttbytes::v5::LastWill::new(
+                    will_topic,
+                    will_payload,
+                    QoS5::AtLeastOnce,
+                    true,
+                    None,
+                ));
+            if let Some(user) = &config.username {
+                options.set_credentials(user, config.password.clone().unwrap_or_default());
+            }
+            if let Some(tls) = tls {
+                options.set_transport(mqtt4::Transport::tls_with_config(
+                    mqtt4::TlsConfiguration::Rustls(tls),
+                ));
+            }
+            let (client, eventloop) = mqtt5::AsyncClient::new(options, capacity);
+            (Client::V5(client), Events::V5(eventloop))
+        }
+    };
+    Ok(session)
+}
+
+impl Events {
     /// One step of the event loop; connects first when there is no connection.
     pub async fn poll(&mut self) -> Result<SessionEvent, SessionError> {
         match self {
-            Session::V4 { eventloop, .. } => Ok(map_v4(eventloop.poll().await?)),
-            Session::V5 { eventloop, .. } => Ok(map_v5(eventloop.poll().await?)),
+            Events::V4(eventloop) => Ok(map_v4(eventloop.poll().await?)),
+            Events::V5(eventloop) => Ok(map_v5(eventloop.poll().await?)),
         }
     }
 
@@ -160,17 +165,19 @@ impl Session {
     /// and matching packet ids needs every QoS 1 publish to come from the run loop.
     pub fn drop_unacknowledged(&mut self) {
         match self {
-            Session::V4 { eventloop, .. } => {
+            Events::V4(eventloop) => {
                 eventloop.clean();
                 eventloop.pending.clear();
             }
-            Session::V5 { eventloop, .. } => {
+            Events::V5(eventloop) => {
                 eventloop.clean();
                 eventloop.pending.clear();
             }
         }
     }
+}
 
+impl Client {
     /// Queues a QoS 1 publish; `correlation_data` only travels over MQTT 5.
     pub fn publish(
         &self,
@@ -180,10 +187,10 @@ impl Session {
         correlation_data: Option<Vec<u8>>,
     ) -> Result<(), QueueFull> {
         let result = match self {
-            Session::V4 { client, .. } => client
+            Client::V4(client) => client
                 .try_publish(topic, QoS::AtLeastOnce, retain, payload)
                 .is_ok(),
-            Session::V5 { client, .. } => {
+            Client::V5(client) => {
                 let properties = mqtt5::mqttbytes::v5::PublishProperties {
                     // 1: the payload is UTF-8 (JSON), so MQTT 5 tools can show it.
                     payload_format_indicator: Some(1),
@@ -207,8 +214,8 @@ impl Session {
 
     pub fn subscribe(&self, filter: &str) -> Result<(), QueueFull> {
         let ok = match self {
-            Session::V4 { client, .. } => client.try_subscribe(filter, QoS::AtLeastOnce).is_ok(),
-            Session::V5 { client, .. } => client.try_subscribe(filter, QoS5::AtLeastOnce).is_ok(),
+            Client::V4(client) => client.try_subscribe(filter, QoS::AtLeastOnce).is_ok(),
+            Client::V5(client) => client.try_subscribe(filter, QoS5::AtLeastOnce).is_ok(),
         };
         if ok { Ok(()) } else { Err(QueueFull) }
     }
@@ -216,8 +223,8 @@ impl Session {
     /// Queues a clean DISCONNECT (the broker then drops the last will).
     pub fn disconnect(&self) -> Result<(), QueueFull> {
         let ok = match self {
-            Session::V4 { client, .. } => client.try_disconnect().is_ok(),
-            Session::V5 { client, .. } => client.try_disconnect().is_ok(),
+            Client::V4(client) => client.try_disconnect().is_ok(),
+            Client::V5(client) => client.try_disconnect().is_ok(),
         };
         if ok { Ok(()) } else { Err(QueueFull) }
     }
