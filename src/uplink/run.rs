@@ -161,9 +161,9 @@ impl<O: Outbox> Runner<O> {
             }
         }
         while let Some(message) = self.delivery.next_to_send() {
-            let queued =
-                self.client
-                    .publish(&message.topic, message.payload, message.retain, None);
+            let queued = self
+                .client
+                .publish(&message.topic, message.payload, message.retain, None);
             if queued.is_err() {
                 self.delivery.return_last_handed();
                 break;

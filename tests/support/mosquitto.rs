@@ -70,6 +70,13 @@ impl Mosquitto {
             return None;
         };
         let dir = tempfile::tempdir().expect("temporary directory");
+        // Started as root, mosquitto drops to its own user: it must still be able to write its
+        // log and persistence file here.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let open = std::fs::Permissions::from_mode(0o777);
+            std::fs::set_permissions(dir.path(), open).expect("chmod test directory");
+        }
         let port = free_port();
         let (tls_port, tls_files) = if tls {
             (Some(free_port()), Some(generate_tls(dir.path())))
@@ -252,11 +259,18 @@ impl Subscriber {
     }
 
     fn spawn(broker: &Mosquitto, filter: &str, client_id: Option<&str>) -> Subscriber {
+        static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let probe = format!(
+            "probe/{}-{}",
+            std::process::id(),
+            PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let binary = find_binary("mosquitto_sub").expect("mosquitto_sub (mosquitto-clients)");
+        let port = broker.port().to_string();
         let mut command = Command::new(binary);
         command
-            .args(["-h", "127.0.0.1", "-p", &broker.port().to_string()])
-            .args(["-t", filter, "-q", "1", "-v", "-d"]);
+            .args(["-h", "127.0.0.1", "-p", &port])
+            .args(["-t", filter, "-t", &probe, "-q", "1", "-v"]);
         if let Some(id) = client_id {
             command.args(["-c", "-i", id]);
         }
@@ -279,9 +293,19 @@ impl Subscriber {
             lines,
             seen: Vec::new(),
         };
-        // `-d` prints the SUBACK; after it, nothing published can be missed.
-        subscriber.wait_raw(|line| line.contains("SUBACK"), READY);
-        subscriber.seen.clear();
+        // Ready once a probe published after the subscription comes back (mosquitto_sub
+        // flushes each message, not its debug lines).
+        let publisher = find_binary("mosquitto_pub").expect("mosquitto_pub (mosquitto-clients)");
+        let deadline = Instant::now() + READY;
+        loop {
+            let _ = Command::new(&publisher)
+                .args(["-h", "127.0.0.1", "-p", &port, "-t", &probe, "-m", "ready"])
+                .status();
+            if subscriber.wait_raw(|line| line.starts_with(&probe), POLL * 10) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "mosquitto_sub did not subscribe");
+        }
         subscriber
     }
 
@@ -307,7 +331,7 @@ impl Subscriber {
     pub fn messages(&self) -> Vec<(String, String)> {
         self.seen
             .iter()
-            .filter(|line| !line.starts_with("Client ") && !line.starts_with("Subscribed"))
+            .filter(|line| !line.starts_with("probe/"))
             .filter_map(|line| line.split_once(' '))
             .map(|(t, p)| (t.to_string(), p.to_string()))
             .collect()
