@@ -101,6 +101,15 @@ pub enum Urgency {
     Critical,
 }
 
+/// Which list a trouble code came from (services 07, 03, 0A).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeStatus {
+    Pending,
+    Stored,
+    Permanent,
+}
+
 /// One decoded value, in a freeze frame or a telemetry snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PidValue {
@@ -137,8 +146,8 @@ pub struct AlertPayload {
     pub urgency: Urgency,
     /// Why this urgency: human-readable facts ("MIL on", "coolant 118 °C").
     pub reasons: Vec<String>,
-    /// Where the code was read: pending, stored or permanent.
-    pub status: String,
+    /// Where the code was read.
+    pub status: CodeStatus,
     /// Hex address of the reporting ECU ("7E8").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecu: Option<String>,
