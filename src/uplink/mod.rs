@@ -11,6 +11,7 @@ pub mod delivery;
 mod error;
 pub mod ids;
 mod inbox;
+pub mod limit;
 mod outbox_handle;
 pub mod payload;
 mod run;
