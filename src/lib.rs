@@ -17,3 +17,4 @@ pub mod reader;
 pub mod sim;
 pub mod store;
 pub mod transport;
+pub mod uplink;

@@ -1,0 +1,125 @@
+//! Outbox drain rate to a local Mosquitto: how fast a backlog of queued alerts (after days out
+//! of coverage, say) reaches the broker. Goal: at least 2,000 messages/s.
+//!
+//! `cargo bench --bench uplink_drain` (or `-- 20000` for another backlog size). Prints one
+//! line per protocol and window; skips loudly if mosquitto is not installed.
+
+#[path = "../tests/support/mosquitto.rs"]
+mod mosquitto;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use obd_agent::outbox::{MemoryOutbox, Outbox};
+use obd_agent::uplink::payload::*;
+use obd_agent::uplink::topics::{Topics, to_outbox_message};
+use obd_agent::uplink::{OutboxHandle, ProtocolVersion, Uplink, UplinkConfig};
+use tokio::sync::{mpsc, oneshot};
+
+fn alert(vehicle: &str, n: usize) -> AlertPayload {
+    let now = Timestamp(SystemTime::now());
+    AlertPayload {
+        header: Header::new(vehicle),
+        alert_id: format!("{vehicle}-{n}"),
+        event: AlertEvent::New,
+        code: "P0301".into(),
+        description: "Cylinder 1 misfire detected".into(),
+        system: "powertrain".into(),
+        urgency: Urgency::High,
+        reasons: vec!["MIL on".into(), "stored code".into()],
+        status: CodeStatus::Stored,
+        ecu: Some("7E8".into()),
+        vin: Some("WVWZZZ1JZXW000001".into()),
+        freeze_frame: Some(FreezeFrame {
+            frame: 0,
+            code: "P0301".into(),
+            values: vec![PidValue {
+                pid: "0C".into(),
+                name: "Engine speed".into(),
+                value: 2150.5,
+                unit: "rpm".into(),
+            }],
+        }),
+        first_seen: now,
+        last_seen: now,
+        cleared_at: None,
+    }
+}
+
+async fn drain(port: u16, protocol: ProtocolVersion, window: usize, backlog: usize) -> f64 {
+    let vehicle = format!("bench-{window}");
+    let topics = Topics::new(&vehicle);
+    let mut outbox = MemoryOutbox::default();
+    let mut bytes = 0;
+    for n in 0..backlog {
+        let message = to_outbox_message(&topics, &alert(&vehicle, n)).expect("serialize");
+        bytes += message.payload.len();
+        outbox.push(message).expect("push");
+    }
+    let outbox = OutboxHandle::new(outbox);
+    let mut config = UplinkConfig::new("127.0.0.1", port, &vehicle);
+    config.protocol = protocol;
+    config.window = window;
+    let (commands, _keep) = mpsc::channel(1);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let started = Instant::now();
+    let task = tokio::spawn(Uplink::run(config, outbox.clone(), commands, async {
+        let _ = stopped.await;
+    }));
+    let deadline = started + Duration::from_secs(120);
+    while outbox.len().expect("len") > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the outbox did not drain in time"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let elapsed = started.elapsed();
+    let _ = stop.send(());
+    let report = task.await.expect("task").expect("uplink");
+    let rate = backlog as f64 / elapsed.as_secs_f64();
+    println!(
+        "{:<6} window {:>4}: {backlog} alerts ({:.1} MB) in {:>7.3} s = {:>8.0} messages/s \
+         (resends {}, connections {})",
+        match protocol {
+            ProtocolVersion::V311 => "3.1.1",
+            ProtocolVersion::V5 => "5",
+        },
+        window,
+        bytes as f64 / 1e6,
+        elapsed.as_secs_f64(),
+        rate,
+        report.delivery.resends,
+        report.connections,
+    );
+    rate
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this too, without it: then
+    // a small smoke run keeps the bench compiled and working without slowing the tests.
+    let benchmarking = std::env::args().any(|a| a == "--bench");
+    let backlog = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse::<usize>().ok())
+        .unwrap_or(if benchmarking { 10_000 } else { 200 });
+    let Some(broker) = mosquitto::Mosquitto::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    if !benchmarking {
+        runtime.block_on(drain(broker.port(), ProtocolVersion::V5, 32, backlog));
+        return;
+    }
+    println!("uplink drain to a local Mosquitto (includes connecting), MemoryOutbox");
+    let mut worst = f64::MAX;
+    for protocol in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        for window in [8, 32, 128] {
+            let rate = runtime.block_on(drain(broker.port(), protocol, window, backlog));
+            if window == 32 {
+                worst = worst.min(rate);
+            }
+        }
+    }
+    let verdict = if worst >= 2000.0 { "met" } else { "NOT met" };
+    println!("default window (32): at least {worst:.0} messages/s; goal 2,000/s {verdict}");
+}

@@ -1,0 +1,221 @@
+//! Remote commands arriving on `fleet/<vehicle_id>/cmd`: strict parsing into [`Command`].
+//!
+//! Anything that is not exactly a known command (too large, not JSON, unknown name, a wrong or
+//! extra argument) becomes a [`CommandError`] that the uplink answers with an error reply; it
+//! never reaches the agent and never stops the uplink.
+
+use serde_json::{Map, Value};
+use tokio::sync::oneshot;
+
+use super::config::is_topic_level;
+use super::payload::{ReplyErrorCode, SCHEMA_VERSION};
+
+/// Longest list of PIDs one `live` command may ask for (a few ELM327 batches).
+pub const MAX_LIVE_PIDS: usize = 16;
+
+/// A validated remote command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// Read trouble codes (pending, stored, permanent) from every ECU.
+    Scan,
+    /// Read these service 01 PIDs once.
+    Live { pids: Vec<u8> },
+    /// Read freeze frame `frame` (0: the one stored with the MIL).
+    Freeze { frame: u8 },
+    /// Read the VIN (service 09).
+    Vin,
+    /// Clear trouble codes (service 04). Erases freeze frames and readiness monitors, so the
+    /// request must say `"confirm": true`.
+    Clear,
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Scan => "scan",
+            Command::Live { .. } => "live",
+            Command::Freeze { .. } => "freeze",
+            Command::Vin => "vin",
+            Command::Clear => "clear",
+        }
+    }
+}
+
+/// Names accepted in `command`, for error messages and the docs.
+pub const COMMAND_NAMES: &[&str] = &["scan", "live", "freeze", "vin", "clear"];
+
+/// A command as parsed from one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedCommand {
+    pub request_id: String,
+    pub command: Command,
+}
+
+/// A command that cannot be run, with what is known of it for the reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub request_id: Option<String>,
+    pub command: Option<String>,
+    pub code: ReplyErrorCode,
+    pub message: String,
+}
+
+/// The agent's answer to a command: a JSON result, or a failure message.
+pub type CommandResult = Result<Value, String>;
+
+/// A command handed to the agent; it answers through `reply`. Dropping `reply` unanswered is
+/// reported to the requester as a failure.
+#[derive(Debug)]
+pub struct CommandRequest {
+    pub request_id: String,
+    pub command: Command,
+    pub reply: oneshot::Sender<CommandResult>,
+}
+
+/// Parses one command payload of at most `max_bytes`.
+pub fn parse_command(payload: &[u8], max_bytes: usize) -> Result<ParsedCommand, CommandError> {
+    let fail = |request_id: Option<&str>, command: Option<&str>, code, message: String| {
+        Err(CommandError {
+            request_id: request_id.map(str::to_string),
+            command: command.map(str::to_string),
+            code,
+            message,
+        })
+    };
+    if payload.len() > max_bytes {
+        return fail(
+            None,
+            None,
+            ReplyErrorCode::PayloadTooLarge,
+            format!(
+                "payload is {} bytes, the limit is {max_bytes}",
+                payload.len()
+            ),
+        );
+    }
+    let mut object = match serde_json::from_slice::<Value>(payload) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => {
+            let msg = "payload must be a JSON object".to_string();
+            return fail(None, None, ReplyErrorCode::Malformed, msg);
+        }
+        Err(e) => {
+            let msg = format!("payload is not valid JSON: {e}");
+            return fail(None, None, ReplyErrorCode::Malformed, msg);
+        }
+    };
+    // The request id first: every later error can then be correlated by the requester.
+    let request_id = match object.remove("request_id") {
+        Some(Value::String(id)) if is_topic_level(&id) => id,
+        _ => {
+            let msg =
+                "request_id must be a string of 1-64 characters A-Z a-z 0-9 - _ .".to_string();
+            return fail(None, None, ReplyErrorCode::Malformed, msg);
+        }
+    };
+    let rid = Some(request_id.as_str());
+    let name = match object.remove("command") {
+        Some(Value::String(name)) => name,
+        _ => {
+            let msg = "command must be a string".to_string();
+            return fail(rid, None, ReplyErrorCode::Malformed, msg);
+        }
+    };
+    let cmd = Some(name.as_str());
+    match object.remove("schema") {
+        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
+        other => {
+            let msg = format!("schema must be {SCHEMA_VERSION}, got {other:?}");
+            return fail(rid, cmd, ReplyErrorCode::UnsupportedSchema, msg);
+        }
+    }
+    let command = match parse_arguments(&name, object) {
+        Ok(command) => command,
+        Err((code, message)) => return fail(rid, cmd, code, message),
+    };
+    Ok(ParsedCommand {
+        request_id,
+        command,
+    })
+}
+
+type ArgError = (ReplyErrorCode, String);
+
+fn parse_arguments(name: &str, mut args: Map<String, Value>) -> Result<Command, ArgError> {
+    let command = match name {
+        "scan" => Command::Scan,
+        "vin" => Command::Vin,
+        "live" => Command::Live {
+            pids: parse_pids(args.remove("pids"))?,
+        },
+        "freeze" => {
+            let frame = match args.remove("frame") {
+                None => 0,
+                Some(Value::Number(n)) => n
+                    .as_u64()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .ok_or_else(|| invalid("frame must be an integer 0-255".into()))?,
+                Some(_) => return Err(invalid("frame must be an integer 0-255".into())),
+            };
+            Command::Freeze { frame }
+        }
+        "clear" => match args.remove("confirm") {
+            Some(Value::Bool(true)) => Command::Clear,
+            _ => {
+                return Err(invalid(
+                    "clear erases freeze frames and readiness monitors: send \"confirm\": true"
+                        .into(),
+                ));
+            }
+        },
+        other => {
+            return Err((
+                ReplyErrorCode::UnknownCommand,
+                format!(
+                    "unknown command {other:?}; supported: {}",
+                    COMMAND_NAMES.join(", ")
+                ),
+            ));
+        }
+    };
+    if let Some(extra) = args.keys().next() {
+        return Err(invalid(format!("{name} takes no argument {extra:?}")));
+    }
+    Ok(command)
+}
+
+fn invalid(message: String) -> ArgError {
+    (ReplyErrorCode::InvalidArguments, message)
+}
+
+/// PIDs as two-digit hex strings ("0C") or integers, 1 to [`MAX_LIVE_PIDS`] of them.
+fn parse_pids(value: Option<Value>) -> Result<Vec<u8>, ArgError> {
+    let Some(Value::Array(items)) = value else {
+        return Err(invalid(
+            "live needs \"pids\": a list like [\"0C\", \"0D\"]".into(),
+        ));
+    };
+    if items.is_empty() || items.len() > MAX_LIVE_PIDS {
+        return Err(invalid(format!("pids must list 1-{MAX_LIVE_PIDS} PIDs")));
+    }
+    let mut pids = Vec::with_capacity(items.len());
+    for item in items {
+        let pid = match &item {
+            Value::String(s) if s.len() == 2 => u8::from_str_radix(s, 16).ok(),
+            Value::Number(n) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
+            _ => None,
+        };
+        match pid {
+            Some(pid) if !pids.contains(&pid) => pids.push(pid),
+            Some(_) => return Err(invalid(format!("PID {item} is listed twice"))),
+            None => return Err(invalid(format!("{item} is not a PID (\"00\"-\"FF\")"))),
+        }
+    }
+    Ok(pids)
+}
+
+#[cfg(test)]
+#[path = "command_tests.rs"]
+mod tests;
