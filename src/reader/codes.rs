@@ -34,7 +34,7 @@ impl DtcKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct ReportedDtc {
     pub code: Dtc,
     pub kind: DtcKind,
