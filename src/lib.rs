@@ -17,4 +17,5 @@ pub mod reader;
 pub mod sim;
 pub mod store;
 pub mod transport;
+pub mod triage;
 pub mod uplink;

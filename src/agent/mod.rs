@@ -1,7 +1,11 @@
 //! The daemon: tasks joined by channels (poller → diagnosis → store → uplink, commands back),
 //! one shutdown signal.
 
+pub mod commands;
 pub mod diagnose;
 pub mod jobs;
 pub mod poller;
 pub mod power;
+mod run;
+
+pub use run::{AdapterConnector, AgentError, run, uplink_config};

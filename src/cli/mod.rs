@@ -8,6 +8,7 @@ mod error;
 pub mod explain;
 mod format;
 mod live;
+mod run;
 mod scan;
 mod sim;
 mod triage;
@@ -35,6 +36,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the agent: poll the vehicle, keep faults, report them over MQTT.
+    Run(run::RunArgs),
     /// Intake report: VIN, MIL, trouble codes with triage, freeze frame, readiness, live values.
     Scan(scan::ScanArgs),
     /// Stream live values.
@@ -59,7 +62,10 @@ pub fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Two workers: the agent's store writes block briefly (fsync) and must not stall the
+    // vehicle and MQTT tasks; a Pi has cores to spare.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {
@@ -81,6 +87,7 @@ pub fn main() -> ExitCode {
 async fn run(command: Command) -> Result<(), CliError> {
     let mut stdout = std::io::stdout();
     let result = match command {
+        Command::Run(args) => run::run(&args).await,
         Command::Scan(args) => scan::run(&args, &mut stdout).await,
         Command::Live(args) => live::run(&args, &mut stdout).await,
         Command::Clear(args) => {

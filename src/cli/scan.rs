@@ -25,7 +25,7 @@ pub async fn run(args: &ScanArgs, out: &mut (dyn Write + Send)) -> Result<(), Cl
     let mut progress = |step: &str| eprintln!("{step}...");
     let report = scan(&mut reader, &mut progress).await?;
     let text = if args.json {
-        format::json_line(&super::triage::ScanJson::new(&report))
+        format::json_line(&crate::triage::ScanJson::new(&report))
     } else {
         render(&report)
     };

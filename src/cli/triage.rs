@@ -1,59 +1,7 @@
 //! Scan results as the service centre triages them: findings, most urgent first.
 
-use serde::Serialize;
-
-use crate::diagnosis::{self, CodeObservation, Context, Mil};
-use crate::reader::{DtcKind, EcuReading, ScanReport, snapshot};
-
-/// The `scan --json` document: what was read, and what it means.
-#[derive(Serialize)]
-pub struct ScanJson<'a> {
-    #[serde(flatten)]
-    pub report: &'a ScanReport,
-    pub triage: diagnosis::ScanReport<'static>,
-}
-
-impl<'a> ScanJson<'a> {
-    pub fn new(report: &'a ScanReport) -> Self {
-        ScanJson {
-            report,
-            triage: assess(report),
-        }
-    }
-}
-
-/// Classifies the codes of a scan with its live values and freeze frame as context.
-pub fn assess(report: &ScanReport) -> diagnosis::ScanReport<'static> {
-    // OBD-II reports the MIL on or off; "flashing" is visible only on the dashboard.
-    let mil = if report.mil { Mil::On } else { Mil::Off };
-    let observations: Vec<CodeObservation> = report
-        .dtcs
-        .iter()
-        .map(|d| CodeObservation {
-            code: d.code,
-            pending: d.kind == DtcKind::Pending,
-            stored: d.kind == DtcKind::Stored,
-            permanent: d.kind == DtcKind::Permanent,
-            mil,
-            returned_after_clear: false,
-        })
-        .collect();
-    let frame_readings: Vec<EcuReading> = report
-        .freeze_frames
-        .iter()
-        .flat_map(|f| f.readings.iter().cloned())
-        .collect();
-    let mut live = snapshot(&report.snapshot);
-    if live.battery_v.is_none() {
-        live.battery_v = report.battery_voltage;
-    }
-    let context = Context {
-        freeze_frame: (!frame_readings.is_empty()).then(|| snapshot(&frame_readings)),
-        live: Some(live),
-        ..Context::default()
-    };
-    diagnosis::scan(&observations, &context)
-}
+use crate::reader::ScanReport;
+use crate::triage::assess;
 
 /// Text lines for the findings of a scan.
 pub fn render_codes(report: &ScanReport) -> Vec<String> {

@@ -1,0 +1,76 @@
+//! The command handler: remote commands from the hotline (already parsed and validated by the
+//! uplink) become jobs for the poller, and their results JSON replies.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+use tracing::info;
+
+use super::jobs::{JobError, Reply, VehicleJob};
+use crate::config::RemoteConfig;
+use crate::uplink::{Command, CommandRequest, CommandResult};
+
+/// Longest a command may wait for the vehicle: a full scan of a slow K-line car takes tens of
+/// seconds; beyond this the hotline is better told to retry.
+const JOB_TIMEOUT: Duration = Duration::from_secs(90);
+
+pub async fn handle_commands(
+    mut requests: mpsc::Receiver<CommandRequest>,
+    jobs: mpsc::Sender<VehicleJob>,
+    remote: RemoteConfig,
+) {
+    while let Some(request) = requests.recv().await {
+        info!(request_id = %request.request_id, command = request.command.name(), "remote command");
+        let result = execute(&request.command, &jobs, &remote).await;
+        // The requester may have given up (reply timeout); nothing more to do then.
+        let _ = request.reply.send(result);
+    }
+}
+
+async fn execute(
+    command: &Command,
+    jobs: &mpsc::Sender<VehicleJob>,
+    remote: &RemoteConfig,
+) -> CommandResult {
+    match command {
+        Command::Scan => {
+            let report = ask(jobs, VehicleJob::Scan).await?;
+            let triage = crate::triage::assess(&report);
+            Ok(json!({ "report": report, "triage": triage }))
+        }
+        Command::Live { pids } => {
+            let pids = pids.clone();
+            let readings = ask(jobs, |reply| VehicleJob::Live { pids, reply }).await?;
+            Ok(json!({ "readings": readings }))
+        }
+        Command::Freeze { frame } if *frame != 0 => Err(format!(
+            "freeze frame {frame} is not kept: OBD-II ECUs store frame 0 only"
+        )),
+        Command::Freeze { .. } => {
+            let frames = ask(jobs, VehicleJob::FreezeFrame).await?;
+            Ok(json!({ "freeze_frames": frames }))
+        }
+        Command::Vin => Ok(json!({ "vin": ask(jobs, VehicleJob::Vin).await? })),
+        Command::Clear if !remote.allow_clear => Err(
+            "clearing codes remotely is disabled on this vehicle (set remote.allow_clear = true)"
+                .into(),
+        ),
+        Command::Clear => Ok(json!({ "clear": ask(jobs, VehicleJob::Clear).await? })),
+    }
+}
+
+async fn ask<T>(
+    jobs: &mpsc::Sender<VehicleJob>,
+    job: impl FnOnce(Reply<T>) -> VehicleJob,
+) -> Result<T, String> {
+    let (reply, answer) = oneshot::channel();
+    jobs.send(job(reply))
+        .await
+        .map_err(|_| "the agent is shutting down".to_string())?;
+    match tokio::time::timeout(JOB_TIMEOUT, answer).await {
+        Ok(Ok(result)) => result.map_err(|e: JobError| e.to_string()),
+        Ok(Err(_)) => Err("the vehicle link went away before answering".into()),
+        Err(_) => Err(format!("no answer from the vehicle within {JOB_TIMEOUT:?}")),
+    }
+}
