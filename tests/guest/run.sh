@@ -160,6 +160,8 @@ main() {
         die tests "the guest booted but printed no test summary (console: $log)" 3
     fi
     say "boot to result: ${secs}s (guest $(grep '^GUEST-UPTIME' "$log" | tr '\n' ' '))"
+    # Figures printed by the benchmark test (tests/can_guest/bench.rs).
+    grep '^GUEST-BENCH ' "$log" | sed 's/^GUEST-BENCH /guest: bench: /' >&2 || true
     say "$summary"
     case "$summary" in
         "test result: ok."*) exit 0 ;;

@@ -244,7 +244,11 @@ impl CanSocket {
         loop {
             let frame = self
                 .fd
-                .async_io(Interest::READABLE, |fd| read_frame(fd.as_raw_fd()))
+                // ERROR too: a socket whose interface went down polls EPOLLERR, not EPOLLIN,
+                // and the read is what tells us so.
+                .async_io(Interest::READABLE.add(Interest::ERROR), |fd| {
+                    read_frame(fd.as_raw_fd())
+                })
                 .await?;
             if let Some(frame) = frame {
                 return Ok(frame);
