@@ -61,8 +61,9 @@ async fn bench_pid_values_per_second() {
     );
     assert!(values > 0);
 
-    // The reader as `obd-agent live` uses it: two PIDs fit a single frame, so it passes the
-    // answer count and the exchange ends with the answer.
+    // The reader as `obd-agent live` uses it. Two PIDs fit a single frame, so the reader
+    // passes the answer count; four do not, and the transport counts from the bitmaps it saw
+    // during discovery. Either way the exchange ends with the answer, not after P2.
     let mut reader = VehicleReader::new(&mut transport);
     reader.discover().await.expect("discovery");
     for (label, pids) in [

@@ -19,6 +19,12 @@
 //! left over from earlier exchanges are drained, and answers that do not answer this request
 //! are dropped (a late answer to an earlier request must not pass for this one).
 //!
+//! How many answers to wait for: the request's `expected_responses` when the caller gives it,
+//! else, for service 01, the number of ECUs whose supported-PID bitmaps (seen on earlier
+//! 01 00 / 01 20 ... answers) list one of the PIDs asked (see `learn.rs`); the exchange ends
+//! when they are in, instead of waiting out P2 every time. Answers that do not answer the
+//! request neither count nor keep the exchange open.
+//!
 //! Bus discovery: the first request goes out on 11-bit ids, then, if nobody answered, on
 //! 29-bit ids; the format that answered is kept and reported in [`LinkInfo::protocol`] as
 //! ISO 15765-4 CAN 11/500 or 29/500. The bitrate itself is the interface's, set by the OS
@@ -29,6 +35,8 @@
 //! [`TransportError::needs_reconnect`] is true; the socket is dropped, and the next request
 //! opens it again, so a caller only needs to ask again once the interface is back.
 
+mod error;
+mod learn;
 pub mod socket;
 #[cfg(test)]
 mod tests;
@@ -44,6 +52,8 @@ use crate::isotp::{Addressing, CanId, Config, Exchange, IsoTpError, Step};
 use crate::obd::protocol::Protocol;
 use crate::transport::{EcuAddress, EcuResponse, LinkInfo, ObdRequest, Transport, TransportError};
 
+pub use error::SocketCanError;
+use learn::SupportedPids;
 use socket::{CanFilter, CanSocket, IfaceState, iface_state};
 
 #[derive(Debug, Clone)]
@@ -70,108 +80,6 @@ impl SocketCanOptions {
     }
 }
 
-/// What went wrong on the CAN side; turned into a [`TransportError`] for callers.
-#[derive(Debug, thiserror::Error)]
-pub enum SocketCanError {
-    #[error(
-        "no CAN interface {iface}: check `ip link show`; for a test bus: modprobe vcan && ip link add {iface} type vcan && ip link set {iface} up"
-    )]
-    NoInterface { iface: String },
-    #[error("{iface} is not a CAN interface")]
-    NotCan { iface: String },
-    #[error(
-        "CAN interface {iface} is down: ip link set {iface} up type can bitrate 500000 (see docs/socketcan.md)"
-    )]
-    Down { iface: String },
-    #[error("this kernel has no CAN raw sockets: modprobe can-raw")]
-    NoKernelSupport,
-    #[error("CAN interface {iface} disappeared (adapter unplugged?)")]
-    Gone { iface: String },
-    #[error("{protocol} is not an ISO 15765-4 CAN protocol")]
-    NotCanProtocol { protocol: Protocol },
-    #[error("i/o error on CAN interface {iface}")]
-    Io {
-        iface: String,
-        #[source]
-        source: io::Error,
-    },
-    #[error("ECUs kept the request open longer than {after:?}")]
-    TooLong { after: Duration },
-    #[error(transparent)]
-    IsoTp(#[from] IsoTpError),
-}
-
-impl SocketCanError {
-    /// Classifies a socket error, asking /sys what became of the interface.
-    fn from_io(iface: &str, source: io::Error) -> SocketCanError {
-        let iface = iface.to_string();
-        match (source.raw_os_error(), iface_state(&iface)) {
-            (Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT), _) => {
-                SocketCanError::NoKernelSupport
-            }
-            (_, IfaceState::Missing) => SocketCanError::Gone { iface },
-            (_, IfaceState::NotCan) => SocketCanError::NotCan { iface },
-            (Some(libc::ENETDOWN), _) | (_, IfaceState::Down) => SocketCanError::Down { iface },
-            (Some(libc::ENODEV | libc::ENXIO), _) => SocketCanError::Gone { iface },
-            _ => SocketCanError::Io { iface, source },
-        }
-    }
-
-    /// Errors while opening say what to fix; errors later say "try again once it is back".
-    fn into_transport(self, opening: bool) -> TransportError {
-        let iface = match &self {
-            SocketCanError::NoInterface { iface }
-            | SocketCanError::NotCan { iface }
-            | SocketCanError::Down { iface }
-            | SocketCanError::Gone { iface }
-            | SocketCanError::Io { iface, .. } => iface.clone(),
-            SocketCanError::NoKernelSupport => "CAN".into(),
-            SocketCanError::NotCanProtocol { .. } => {
-                return TransportError::Rejected {
-                    command: "--protocol".into(),
-                    reason: self.to_string(),
-                };
-            }
-            SocketCanError::IsoTp(e) => return iso_tp_error(e.clone()),
-            SocketCanError::TooLong { after } => {
-                return TransportError::Timeout {
-                    what: "an OBD request (ECUs kept answering 'response pending')".into(),
-                    after: *after,
-                };
-            }
-        };
-        let kind = match &self {
-            SocketCanError::NoInterface { .. } | SocketCanError::Gone { .. } => {
-                io::ErrorKind::NotFound
-            }
-            SocketCanError::Down { .. } => io::ErrorKind::NetworkDown,
-            SocketCanError::Io { source, .. } => source.kind(),
-            _ => io::ErrorKind::Unsupported,
-        };
-        let error = io::Error::new(kind, self);
-        if opening {
-            TransportError::Open {
-                port: iface,
-                source: error,
-            }
-        } else {
-            TransportError::Io(error)
-        }
-    }
-}
-
-fn iso_tp_error(e: IsoTpError) -> TransportError {
-    match e {
-        IsoTpError::PayloadSize { .. } | IsoTpError::FunctionalTooLong { .. } => {
-            TransportError::Rejected {
-                command: "OBD request".into(),
-                reason: e.to_string(),
-            }
-        }
-        other => TransportError::Bus(other.to_string()),
-    }
-}
-
 /// The ids a format's OBD answers come from, as kernel filters.
 fn response_filters() -> [CanFilter; 2] {
     [
@@ -188,6 +96,8 @@ pub struct SocketCanTransport {
     protocol: Option<Protocol>,
     /// Origin of the `Duration` clock the ISO-TP state machines run on.
     epoch: Instant,
+    /// Supported-PID bitmaps seen, to know how many answers a service 01 request gets.
+    supported: SupportedPids,
 }
 
 impl SocketCanTransport {
@@ -205,6 +115,7 @@ impl SocketCanTransport {
             options,
             socket: Some(socket),
             epoch: Instant::now(),
+            supported: SupportedPids::default(),
         })
     }
 
@@ -225,13 +136,23 @@ impl SocketCanTransport {
         let iface = self.options.iface.clone();
         let socket = match self.socket.take() {
             Some(s) => s,
-            None => open_socket(&iface)?,
+            None => {
+                let socket = open_socket(&iface)?;
+                // The interface was gone: the adapter may now be on another vehicle.
+                self.supported.clear();
+                socket
+            }
         };
+        let expected = request
+            .expected_responses
+            .map(usize::from)
+            .or_else(|| self.supported.answers_expected(&request.data));
         let result = run(
             &socket,
             self.epoch,
             extended,
             request,
+            expected,
             &self.options.isotp,
             self.options.max_exchange,
         )
@@ -253,6 +174,10 @@ impl SocketCanTransport {
             }
             Ok(answers) => {
                 self.socket = Some(socket);
+                for answer in &answers {
+                    self.supported
+                        .learn(&request.data, answer.ecu, &answer.data);
+                }
                 Ok(answers)
             }
         }
@@ -297,6 +222,7 @@ async fn run(
     epoch: Instant,
     extended: bool,
     request: &ObdRequest,
+    expected: Option<usize>,
     config: &Config,
     max: Duration,
 ) -> Result<Vec<EcuResponse>, ExchangeError> {
@@ -312,9 +238,9 @@ async fn run(
     } else {
         (CanId::OBD_FUNCTIONAL_11, Addressing::Obd11)
     };
-    let expected = request.expected_responses.map(usize::from);
     let mut exchange = Exchange::new(id, addressing, &request.data, config, expected)
-        .map_err(ExchangeError::IsoTp)?;
+        .map_err(ExchangeError::IsoTp)?
+        .with_answer_filter(answers_request);
     let give_up = Instant::now() + max;
     loop {
         match exchange.poll(epoch.elapsed()) {
@@ -335,12 +261,11 @@ async fn run(
     for problem in &outcome.problems {
         warn!(%problem, "an ECU's answer was lost");
     }
+    for (from, data) in &outcome.foreign {
+        debug!(%from, ?data, "dropped an answer to another request");
+    }
     let mut answers = Vec::with_capacity(outcome.responses.len());
     for (from, data) in outcome.responses {
-        if !answers_request(&request.data, &data) {
-            debug!(%from, ?data, "dropped an answer to another request");
-            continue;
-        }
         let ecu = match from {
             CanId::Standard(id) => EcuAddress::Can11(id),
             CanId::Extended(id) => EcuAddress::Can29(id),
