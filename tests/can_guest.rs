@@ -9,6 +9,8 @@
 mod agent;
 #[path = "can_guest/bench.rs"]
 mod bench;
+#[path = "can_guest/cli.rs"]
+mod cli;
 #[path = "can_guest/framing.rs"]
 mod framing;
 #[path = "can_guest/sock.rs"]

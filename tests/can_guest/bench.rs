@@ -69,7 +69,7 @@ async fn bench_pid_values_per_second() {
     for (label, pids) in [
         ("reader, rpm+speed (single-frame answer)", &[0x0C, 0x0D][..]),
         (
-            "reader, rpm+speed+coolant+load (multi-frame, no count)",
+            "reader, rpm+speed+coolant+load (multi-frame; count from the bitmaps)",
             &[0x0C, 0x0D, 0x05, 0x04][..],
         ),
     ] {
