@@ -212,7 +212,8 @@ impl VirtualEcus {
             match port.quirk {
                 Quirk::Prompt | Quirk::Silent => port.queue.push_back((soon, message)),
                 Quirk::PendingFirst(after) => {
-                    let pending = vec![0x7F, request[0], 0x78];
+                    let service = request.first().copied().unwrap_or(0);
+                    let pending = vec![0x7F, service, 0x78];
                     port.queue.push_back((soon, pending));
                     port.queue.push_back((now + after, message));
                 }

@@ -135,3 +135,31 @@ fn a_silent_ecu_costs_p2_and_a_late_one_is_not_heard() {
         "stale, for the transport to drop"
     );
 }
+
+proptest::proptest! {
+    /// Whatever a tester (or noise) puts on the bus, the ECUs neither panic nor stall.
+    #[test]
+    fn any_frames_leave_the_ecus_working(
+        frames in proptest::collection::vec(
+            (0usize..5, proptest::collection::vec(proptest::num::u8::ANY, 0..9)),
+            0..40,
+        )
+    ) {
+        let ids = [0x7DF, 0x7E0, 0x7E1, 0x7E8, 0x123].map(CanId::Standard);
+        let mut ecus = VirtualEcus::new(Scenario::MultiEcu.build(), &CanSimOptions::default());
+        let mut now = Duration::ZERO;
+        for (id, data) in frames {
+            now += MS;
+            ecus.on_frame(now, ids[id], &data);
+            let mut sent = 0;
+            while let EcuStep::Send(f) = ecus.poll(now) {
+                sent += 1;
+                proptest::prop_assert!(sent < 1000, "runaway sending");
+                proptest::prop_assert!(f.id == CanId::Standard(0x7E8) || f.id == CanId::Standard(0x7E9));
+            }
+        }
+        // Afterwards they still answer a plain request.
+        let (outcome, _, _) = exchange(&mut ecus, now + Duration::from_secs(5), false, &[0x01, 0x0D], Some(2));
+        proptest::prop_assert_eq!(outcome.responses.len(), 2);
+    }
+}
