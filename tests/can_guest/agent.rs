@@ -219,6 +219,32 @@ async fn scan_reads_the_whole_vehicle_over_socketcan() {
     assert!(report.snapshot.iter().any(|r| r.reading.pid == 0x0C));
 }
 
+#[tokio::test]
+#[ignore = "needs vcan0: run tests/guest/run.sh"]
+async fn silence_with_can_errors_points_at_the_bitrate() {
+    if !in_guest("silence_with_can_errors_points_at_the_bitrate") {
+        return;
+    }
+    // No ECUs; a controller reports bus-off while the agent listens, as one plugged into a
+    // bus at the wrong bitrate does.
+    let mut transport = agent(None).await;
+    let noise = std::thread::spawn(|| {
+        let raw = RawCan::open(IFACE).expect("raw socket");
+        std::thread::sleep(20 * MS);
+        raw.send_error_frame(0x40).expect("error frame");
+    });
+    let err = transport.detect().await.expect_err("nobody answers");
+    noise.join().expect("noise thread");
+    let text = err.to_string();
+    assert!(
+        text.contains("bus-off") && text.contains("bitrate"),
+        "{text}"
+    );
+    // Without errors, silence is just silence.
+    let err = transport.detect().await.expect_err("nobody answers");
+    assert!(!err.to_string().contains("bus-off"), "{err}");
+}
+
 fn ip(args: &str) {
     let status = Command::new("ip")
         .args(args.split(' '))

@@ -34,6 +34,10 @@ pub enum SocketCanError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "{iface} reports CAN errors: {what}; check its bitrate (500000 or 250000, see docs/socketcan.md)"
+    )]
+    BusErrors { iface: String, what: String },
     #[error("ECUs kept the request open longer than {after:?}")]
     TooLong { after: Duration },
     #[error(transparent)]
@@ -72,6 +76,11 @@ impl SocketCanError {
                 };
             }
             SocketCanError::IsoTp(e) => return iso_tp_error(e.clone()),
+            SocketCanError::BusErrors { .. } => {
+                return TransportError::NoVehicle {
+                    detail: self.to_string(),
+                };
+            }
             SocketCanError::TooLong { after } => {
                 return TransportError::Timeout {
                     what: "an OBD request (ECUs kept answering 'response pending')".into(),
@@ -108,5 +117,27 @@ fn iso_tp_error(e: IsoTpError) -> TransportError {
             }
         }
         other => TransportError::Bus(other.to_string()),
+    }
+}
+
+/// Names the error classes of a CAN error frame, for people.
+pub(super) fn describe_bus_errors(classes: u32) -> String {
+    use super::socket::error_class as c;
+    let names = [
+        (c::BUS_OFF, "bus-off"),
+        (c::NO_ACK, "no node acknowledged our frames"),
+        (c::PROTOCOL | c::BUS_ERROR, "protocol errors"),
+        (c::CONTROLLER, "controller error counters high"),
+        (c::TX_TIMEOUT, "transmit timeout"),
+    ];
+    let found: Vec<&str> = names
+        .iter()
+        .filter(|(bits, _)| classes & bits != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    if found.is_empty() {
+        format!("error class {classes:#x}")
+    } else {
+        found.join(", ")
     }
 }

@@ -31,6 +31,10 @@
 //! (`ip link set can0 up type can bitrate 500000`, see docs/socketcan.md); give the 250 kbit/s
 //! protocol explicitly when the interface runs at 250k.
 //!
+//! The socket also takes the interface's error frames; when nothing answers a request and the
+//! controller reported bus-off, missing ACKs or protocol errors meanwhile (what a wrong bitrate
+//! looks like), the request fails with [`TransportError::NoVehicle`] saying so.
+//!
 //! When the interface goes down or disappears, the request fails with an error whose
 //! [`TransportError::needs_reconnect`] is true; the socket is dropped, and the next request
 //! opens it again, so a caller only needs to ask again once the interface is back.
@@ -166,6 +170,13 @@ impl SocketCanTransport {
                 self.socket = Some(socket);
                 Err(e.into())
             }
+            Err(ExchangeError::BusErrors(classes)) => {
+                self.socket = Some(socket);
+                Err(SocketCanError::BusErrors {
+                    iface,
+                    what: error::describe_bus_errors(classes),
+                })
+            }
             Err(ExchangeError::TooLong) => {
                 self.socket = Some(socket);
                 Err(SocketCanError::TooLong {
@@ -184,8 +195,21 @@ impl SocketCanTransport {
     }
 }
 
+/// Error frames worth telling the user about when nothing answers: a wrong bitrate shows as
+/// missing ACKs, protocol errors and finally bus-off.
+const BUS_ERRORS: u32 = socket::error_class::BUS_OFF
+    | socket::error_class::NO_ACK
+    | socket::error_class::PROTOCOL
+    | socket::error_class::BUS_ERROR
+    | socket::error_class::CONTROLLER
+    | socket::error_class::TX_TIMEOUT;
+
 fn open_socket(iface: &str) -> Result<CanSocket, SocketCanError> {
-    open_filtered(iface, &response_filters())
+    let socket = open_filtered(iface, &response_filters())?;
+    socket
+        .set_error_mask(BUS_ERRORS)
+        .map_err(|e| SocketCanError::from_io(iface, e))?;
+    Ok(socket)
 }
 
 /// Opens a raw socket on `iface` that receives only frames passing `filters`, explaining
@@ -212,6 +236,8 @@ pub fn open_filtered(iface: &str, filters: &[CanFilter]) -> Result<CanSocket, So
 
 enum ExchangeError {
     Socket(io::Error),
+    /// Nothing answered, and the interface reported these error classes meanwhile.
+    BusErrors(u32),
     IsoTp(IsoTpError),
     TooLong,
 }
@@ -233,6 +259,8 @@ async fn run(
     if stale > 0 {
         debug!(stale, "dropped frames left over from earlier requests");
     }
+    // Errors from before this request say nothing about it.
+    socket.take_bus_errors();
     let (id, addressing) = if extended {
         (CanId::OBD_FUNCTIONAL_29, Addressing::Obd29)
     } else {
@@ -258,6 +286,13 @@ async fn run(
         }
     }
     let outcome = exchange.finish().map_err(ExchangeError::IsoTp)?;
+    let bus_errors = socket.take_bus_errors();
+    if bus_errors != 0 {
+        warn!(classes = bus_errors, "CAN error frames during the request");
+        if outcome.responses.is_empty() {
+            return Err(ExchangeError::BusErrors(bus_errors));
+        }
+    }
     for problem in &outcome.problems {
         warn!(%problem, "an ECU's answer was lost");
     }

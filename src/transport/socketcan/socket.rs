@@ -9,6 +9,7 @@
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::io::Interest;
@@ -23,6 +24,7 @@ const CAN_SFF_MASK: u32 = 0x7FF;
 const CAN_EFF_MASK: u32 = 0x1FFF_FFFF;
 const SOL_CAN_RAW: libc::c_int = 100 + libc::CAN_RAW;
 const CAN_RAW_FILTER: libc::c_int = 1;
+const CAN_RAW_ERR_FILTER: libc::c_int = 2;
 /// Linux `ARPHRD_CAN`, the link type /sys reports for CAN interfaces.
 const ARPHRD_CAN: u32 = 280;
 /// How long a full transmit queue (ENOBUFS) may keep a frame from going out. A bus with no
@@ -145,10 +147,23 @@ pub fn iface_state(iface: &str) -> IfaceState {
     }
 }
 
+/// Error classes of `linux/can/error.h` (the id bits of an error frame).
+pub mod error_class {
+    pub const TX_TIMEOUT: u32 = 0x001;
+    pub const CONTROLLER: u32 = 0x004;
+    pub const PROTOCOL: u32 = 0x008;
+    pub const NO_ACK: u32 = 0x020;
+    pub const BUS_OFF: u32 = 0x040;
+    pub const BUS_ERROR: u32 = 0x080;
+}
+
 /// A raw CAN socket bound to one interface, registered with the tokio reactor.
 #[derive(Debug)]
 pub struct CanSocket {
     fd: AsyncFd<OwnedFd>,
+    /// Error classes of the error frames received since the last `take_bus_errors` (only
+    /// with `set_error_mask`). Atomic so `&CanSocket` futures stay `Send`.
+    bus_errors: AtomicU32,
 }
 
 impl CanSocket {
@@ -177,7 +192,10 @@ impl CanSocket {
         // SAFETY: the OwnedFd is a valid descriptor that the AsyncFd owns from here on, so it
         // stays open and the same for the AsyncFd's whole life.
         let fd = unsafe { AsyncFd::register(fd) }.map_err(io::Error::from)?;
-        Ok(CanSocket { fd })
+        Ok(CanSocket {
+            fd,
+            bus_errors: AtomicU32::new(0),
+        })
     }
 
     /// Lets only frames matching one of `filters` reach this socket (the kernel filters, so
@@ -195,6 +213,28 @@ impl CanSocket {
             )
         })?;
         Ok(())
+    }
+
+    /// Asks the kernel for error frames of these classes ([`error_class`]); they are not
+    /// handed out as frames but collected for [`CanSocket::take_bus_errors`].
+    pub fn set_error_mask(&self, mask: u32) -> io::Result<()> {
+        let len = size_of::<u32>() as libc::socklen_t;
+        // SAFETY: `mask` is a live u32 (`can_err_mask_t`) of `len` bytes.
+        check(unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                SOL_CAN_RAW,
+                CAN_RAW_ERR_FILTER,
+                (&raw const mask).cast(),
+                len,
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The error classes seen since the last call.
+    pub fn take_bus_errors(&self) -> u32 {
+        self.bus_errors.swap(0, Ordering::Relaxed)
     }
 
     /// Puts one frame on the bus: always DLC 8, as ISO 15765-4 wants.
@@ -247,7 +287,7 @@ impl CanSocket {
                 // ERROR too: a socket whose interface went down polls EPOLLERR, not EPOLLIN,
                 // and the read is what tells us so.
                 .async_io(Interest::READABLE.add(Interest::ERROR), |fd| {
-                    read_frame(fd.as_raw_fd())
+                    read_frame(fd.as_raw_fd(), &self.bus_errors)
                 })
                 .await?;
             if let Some(frame) = frame {
@@ -259,7 +299,7 @@ impl CanSocket {
     /// A frame already waiting, if any: for draining stale frames before a request.
     pub fn try_recv(&self) -> io::Result<Option<RxFrame>> {
         loop {
-            match read_frame(self.fd.as_raw_fd()) {
+            match read_frame(self.fd.as_raw_fd(), &self.bus_errors) {
                 Ok(Some(frame)) => return Ok(Some(frame)),
                 Ok(None) => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
@@ -269,8 +309,9 @@ impl CanSocket {
     }
 }
 
-/// Reads one frame: `Ok(None)` for frames we do not use (error, remote, short reads).
-fn read_frame(fd: libc::c_int) -> io::Result<Option<RxFrame>> {
+/// Reads one frame: `Ok(None)` for frames we do not use (error, remote, short reads); error
+/// frames leave their class in `errors`.
+fn read_frame(fd: libc::c_int, errors: &AtomicU32) -> io::Result<Option<RxFrame>> {
     let mut raw = RawFrame::default();
     // SAFETY: reads at most one can_frame into a live value of that size.
     let n = unsafe { libc::read(fd, (&raw mut raw).cast(), size_of::<RawFrame>()) };
@@ -279,6 +320,9 @@ fn read_frame(fd: libc::c_int) -> io::Result<Option<RxFrame>> {
     }
     if n == 0 {
         return Err(io::Error::from_raw_os_error(libc::ENODEV));
+    }
+    if raw.can_id & CAN_ERR_FLAG != 0 {
+        errors.fetch_or(raw.can_id & CAN_EFF_MASK, Ordering::Relaxed);
     }
     Ok(parse_frame(&raw, n as usize))
 }

@@ -77,3 +77,21 @@ async fn opening_explains_what_is_wrong_with_the_interface() {
         .expect("not CAN");
     assert!(matches!(err, TransportError::Rejected { .. }), "{err}");
 }
+
+#[test]
+fn bus_errors_are_named_for_people() {
+    use socket::error_class as c;
+    assert_eq!(error::describe_bus_errors(c::BUS_OFF), "bus-off");
+    assert_eq!(
+        error::describe_bus_errors(c::NO_ACK | c::PROTOCOL),
+        "no node acknowledged our frames, protocol errors"
+    );
+    assert_eq!(error::describe_bus_errors(0x100), "error class 0x100");
+    let e = SocketCanError::BusErrors {
+        iface: "can0".into(),
+        what: "bus-off".into(),
+    }
+    .into_transport(false);
+    assert!(matches!(e, TransportError::NoVehicle { .. }), "{e}");
+    assert!(e.to_string().contains("bitrate"), "{e}");
+}
