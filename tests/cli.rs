@@ -108,3 +108,26 @@ fn no_adapter_given_is_a_usage_error_with_an_example() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--port"), "{}", stderr(&out));
 }
+
+#[test]
+fn permission_denied_points_to_the_dialout_group() {
+    // Needs root to create a port another user cannot open; CI runs as root.
+    if unsafe { libc::geteuid() } != 0 || Command::new("setpriv").arg("--version").output().is_err()
+    {
+        eprintln!("skipped: needs root and setpriv to run as an unprivileged user");
+        return;
+    }
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let path = nix::unistd::ttyname(&pty.slave).expect("ttyname");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_obd-agent"))
+        .args(["scan", "--port"])
+        .arg(&path)
+        .output()
+        .expect("setpriv runs");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("dialout"), "{}", stderr(&out));
+}

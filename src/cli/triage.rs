@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::diagnosis::{self, CodeObservation, Context, Mil, Snapshot};
-use crate::reader::{DtcKind, EcuReading, ScanReport};
+use crate::diagnosis::{self, CodeObservation, Context, Mil};
+use crate::reader::{DtcKind, EcuReading, ScanReport, snapshot};
 
 /// The `scan --json` document: what was read, and what it means.
 #[derive(Serialize)]
@@ -53,24 +53,6 @@ pub fn assess(report: &ScanReport) -> diagnosis::ScanReport<'static> {
         ..Context::default()
     };
     diagnosis::scan(&observations, &context)
-}
-
-/// The values the rules consider, from whichever ECU reported them first.
-pub fn snapshot(readings: &[EcuReading]) -> Snapshot {
-    let value = |pid: u8| {
-        readings
-            .iter()
-            .find(|r| r.reading.pid == pid)
-            .and_then(|r| r.reading.number(r.reading.key))
-            .map(|v| v as f32)
-    };
-    Snapshot {
-        engine_load_pct: value(0x04),
-        coolant_c: value(0x05),
-        rpm: value(0x0C),
-        speed_kmh: value(0x0D),
-        battery_v: value(0x42),
-    }
 }
 
 /// Text lines for the findings of a scan.
