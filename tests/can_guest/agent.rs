@@ -192,8 +192,8 @@ async fn agent_does_not_take_a_late_answer_for_the_next_one() {
 
 #[tokio::test]
 #[ignore = "needs vcan0: run tests/guest/run.sh"]
-async fn scan_reads_the_whole_vehicle_over_socketcan() {
-    if !in_guest("scan_reads_the_whole_vehicle_over_socketcan") {
+async fn scan_and_clear_over_socketcan() {
+    if !in_guest("scan_and_clear_over_socketcan") {
         return;
     }
     let _server = ecus(Scenario::Misfire, false, vec![]).await;
@@ -217,6 +217,10 @@ async fn scan_reads_the_whole_vehicle_over_socketcan() {
     assert_eq!(stored, ["P0300", "P0301"]);
     assert!(!report.freeze_frames.is_empty());
     assert!(report.snapshot.iter().any(|r| r.reading.pid == 0x0C));
+    // `obd-agent clear` does this after asking.
+    let cleared = reader.clear().await.expect("clear");
+    assert_eq!(cleared.cleared_by, [EcuAddress::Can11(0x7E8)]);
+    assert_eq!(cleared.not_cleared().count(), 0, "{:?}", cleared.remaining);
 }
 
 #[tokio::test]
