@@ -5,6 +5,14 @@
 //! `--include-ignored` inside a small qemu guest that sets `OBD_AGENT_CAN_GUEST=1`. Run anywhere
 //! else with `--include-ignored`, they skip with a message instead of failing.
 
+#[path = "can_guest/agent.rs"]
+mod agent;
+#[path = "can_guest/bench.rs"]
+mod bench;
+#[path = "can_guest/cli.rs"]
+mod cli;
+#[path = "can_guest/framing.rs"]
+mod framing;
 #[path = "can_guest/sock.rs"]
 mod sock;
 

@@ -8,6 +8,7 @@ use crate::sim::{Scenario, SimLatency};
 use crate::transport::Transport;
 use crate::transport::elm327::{Elm327Options, Elm327Transport};
 use crate::transport::sim::SimTransport;
+use crate::transport::socketcan::{SocketCanOptions, SocketCanTransport};
 
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
@@ -23,6 +24,9 @@ pub struct ConnectArgs {
     /// Use the built-in simulated vehicle instead of an adapter (e.g. healthy, misfire).
     #[arg(long, conflicts_with = "port", value_name = "SCENARIO")]
     pub sim: Option<String>,
+    /// Use a SocketCAN interface (can0, vcan0) instead of an adapter; see docs/socketcan.md.
+    #[arg(long, conflicts_with_all = ["port", "sim"], value_name = "IFACE")]
+    pub can: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -50,10 +54,15 @@ impl ConnectArgs {
             })?;
             return Ok(Box::new(SimTransport::new(scenario, SimLatency::zero())));
         }
+        if let Some(iface) = &self.can {
+            let mut options = SocketCanOptions::new(iface);
+            options.protocol = self.protocol.0;
+            return Ok(Box::new(SocketCanTransport::open(options).await?));
+        }
         let port = self
             .port
             .clone()
-            .ok_or_else(|| CliError::Usage("no adapter given: pass --port (e.g. /dev/ttyUSB0 or 192.168.0.10:35000) or --sim SCENARIO".into()))?;
+            .ok_or_else(|| CliError::Usage("no adapter given: pass --port (e.g. /dev/ttyUSB0 or 192.168.0.10:35000), --can IFACE or --sim SCENARIO".into()))?;
         let mut options = Elm327Options::new(port);
         options.baud = self.baud;
         options.protocol = self.protocol.0;

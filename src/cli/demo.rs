@@ -48,6 +48,7 @@ pub async fn run(args: &DemoArgs, out: &mut (dyn Write + Send)) -> Result<(), Cl
                 baud: None,
                 protocol: ProtocolChoice(None),
                 sim: None,
+                can: None,
             },
             json: false,
         };

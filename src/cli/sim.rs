@@ -7,7 +7,19 @@ use clap::Args;
 
 use super::connect::scenario_names;
 use super::error::CliError;
+use crate::sim::can::{CanSimOptions, serve_can};
 use crate::sim::{Profile, Scenario, SimLatency, SimSettings, serve_pty, serve_tcp};
+
+/// The innermost cause, which for CAN errors is the advice.
+fn source_text(e: &dyn std::error::Error) -> String {
+    let mut cause = e.source();
+    let mut text = String::new();
+    while let Some(c) = cause {
+        text = c.to_string();
+        cause = c.source();
+    }
+    text
+}
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
@@ -26,6 +38,12 @@ pub struct SimArgs {
     /// genuine (ELM327 v2.1 command set) or clone (a v1.5 clone lacking some commands).
     #[arg(long, default_value = "genuine")]
     pub profile: String,
+    /// Serve the vehicle's ECUs on this CAN interface (e.g. vcan0) instead of an ELM327.
+    #[arg(long, value_name = "IFACE", conflicts_with_all = ["pty", "tcp"])]
+    pub can: Option<String>,
+    /// With --can: 29-bit identifiers (18DB33F1 / 18DAF1xx) instead of 11-bit.
+    #[arg(long, requires = "can")]
+    pub extended: bool,
     /// List the scenarios and exit.
     #[arg(long)]
     pub list: bool,
@@ -42,6 +60,28 @@ pub async fn run(args: &SimArgs) -> Result<(), CliError> {
     let scenario: Scenario = args.scenario.parse().map_err(|e: crate::sim::SimError| {
         CliError::Usage(format!("{e}; known scenarios: {}", scenario_names()))
     })?;
+    if let Some(iface) = &args.can {
+        let options = CanSimOptions {
+            extended: args.extended,
+            ..CanSimOptions::default()
+        };
+        let server = serve_can(scenario.build(), iface, options)
+            .await
+            .map_err(|e| CliError::Failed(format!("{e}: {}", source_text(&e))))?;
+        let ids: Vec<String> = server
+            .response_ids()
+            .iter()
+            .map(|id| id.to_string())
+            .collect();
+        println!(
+            "ECUs {} on {iface} (scenario {})",
+            ids.join(", "),
+            scenario.name()
+        );
+        println!("try: obd-agent scan --can {iface}");
+        wait_for_stop().await;
+        return Ok(());
+    }
     let mut settings = SimSettings::new(scenario);
     settings.latency = args.latency.parse::<SimLatency>().map_err(usage)?;
     settings.profile = args.profile.parse::<Profile>().map_err(usage)?;

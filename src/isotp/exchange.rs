@@ -32,7 +32,12 @@ pub struct ExchangeOutcome {
     pub responses: Vec<(CanId, Vec<u8>)>,
     /// Answers lost to bad sequence numbers, timeouts and the like; worth logging, not fatal.
     pub problems: Vec<IsoTpError>,
+    /// Complete messages the answer filter turned down (a late answer to an earlier request).
+    pub foreign: Vec<(CanId, Vec<u8>)>,
 }
+
+/// Decides whether a message (service byte first) answers the request (payload as sent).
+pub type AnswerFilter = fn(request: &[u8], answer: &[u8]) -> bool;
 
 /// One request and its answers; see the module docs of [`crate::isotp`] for the shell loop.
 #[derive(Debug, Clone)]
@@ -55,6 +60,10 @@ pub struct Exchange {
     outcome: ExchangeOutcome,
     /// Set when the request itself could not be sent.
     failed: Option<IsoTpError>,
+    /// The request as sent, for `filter`.
+    request: Vec<u8>,
+    /// Messages it turns down neither count towards `expected` nor extend the wait.
+    filter: AnswerFilter,
 }
 
 /// Whether `data` is a negative response "request correctly received, response pending".
@@ -103,7 +112,16 @@ impl Exchange {
             expected: expected.filter(|&n| n > 0),
             outcome: ExchangeOutcome::default(),
             failed: None,
+            request: payload.to_vec(),
+            filter: |_, _| true,
         })
+    }
+
+    /// Takes only answers `filter` accepts: the rest (say, an answer to an earlier request
+    /// that arrives late) land in [`ExchangeOutcome::foreign`] instead of counting.
+    pub fn with_answer_filter(mut self, filter: AnswerFilter) -> Exchange {
+        self.filter = filter;
+        self
     }
 
     /// Feeds one received frame (any id: unrelated ones are ignored).
@@ -193,6 +211,9 @@ impl Exchange {
     fn take(&mut self, now: Duration, event: RxEvent) {
         match event {
             RxEvent::Send(frame) => self.outbox.push_back(frame),
+            RxEvent::Message { from, data } if !(self.filter)(&self.request, &data) => {
+                self.outcome.foreign.push((from, data));
+            }
             RxEvent::Message { from, data } if is_response_pending(&data) => {
                 self.pending.insert(from, now + self.p2_star);
             }

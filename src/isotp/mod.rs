@@ -55,7 +55,7 @@ mod tests;
 use std::fmt;
 use std::time::Duration;
 
-pub use exchange::{Exchange, ExchangeOutcome, Step};
+pub use exchange::{AnswerFilter, Exchange, ExchangeOutcome, Step};
 pub use frame::{FlowStatus, Pci, StMin};
 pub use rx::{Addressing, Receiver, RxEvent};
 pub use tx::{Sender, TxStep};

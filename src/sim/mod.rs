@@ -11,6 +11,7 @@
 //! [`crate::transport::sim::SimTransport`] skips the ELM text and talks to the vehicle
 //! directly.
 
+pub mod can;
 pub mod elm;
 pub mod encode;
 pub mod live;

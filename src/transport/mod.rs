@@ -16,6 +16,7 @@
 
 pub mod elm327;
 pub mod sim;
+pub mod socketcan;
 
 use std::fmt;
 use std::time::Duration;

@@ -149,6 +149,29 @@ impl RawCan {
         }
     }
 
+    /// Puts an error frame of class `class` (linux/can/error.h) on the bus, as a controller
+    /// that went bus-off or saw no ACK would report it.
+    pub fn send_error_frame(&self, class: u32) -> io::Result<()> {
+        let frame = RawFrame {
+            can_id: CAN_ERR_FLAG | class,
+            len: 8,
+            ..RawFrame::default()
+        };
+        // SAFETY: writes one whole can_frame from a live value.
+        let n = unsafe {
+            libc::write(
+                self.0.as_raw_fd(),
+                (&frame as *const RawFrame).cast(),
+                size_of::<RawFrame>(),
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
     /// The next data frame within `timeout` (error and remote frames are skipped).
     pub fn recv(&self, timeout: Duration) -> io::Result<Option<(CanId, Vec<u8>)>> {
         let end = std::time::Instant::now() + timeout;

@@ -95,10 +95,16 @@ build_tests() {
     out=$(cd "$ROOT" && cargo test --test can_guest --no-run --target "$TARGET" --message-format=json 2>/dev/null) || return 1
     TEST_BIN=$(printf '%s\n' "$out" | grep -o '"executable":"[^"]*can_guest[^"]*"' | tail -1 | cut -d'"' -f4)
     [ -x "$TEST_BIN" ] || { say "no test executable in cargo's output"; return 1; }
-    if readelf -l "$TEST_BIN" | grep -q INTERP; then
-        say "$TEST_BIN is dynamically linked"
-        return 1
-    fi
+    # The CLI too, for the tests that run `obd-agent sim --can` and `scan --can` as a user would.
+    (cd "$ROOT" && cargo build --bin obd-agent --target "$TARGET") || return 1
+    AGENT_BIN=$ROOT/target/$TARGET/debug/obd-agent
+    local bin
+    for bin in "$TEST_BIN" "$AGENT_BIN"; do
+        if readelf -l "$bin" | grep -q INTERP; then
+            say "$bin is dynamically linked"
+            return 1
+        fi
+    done
 }
 
 # Every step checks itself: errexit is off inside a function called as `f || die`.
@@ -109,8 +115,9 @@ build_initramfs() {
     cp "$WORK"/kernel/*.ko "$dir/modules/" || return 1
     # Debug info is most of the binary's size; symbols stay for backtraces.
     objcopy --strip-debug "$TEST_BIN" "$dir/can_guest" 2>/dev/null || cp "$TEST_BIN" "$dir/can_guest" || return 1
+    objcopy --strip-debug "$AGENT_BIN" "$dir/obd-agent" 2>/dev/null || cp "$AGENT_BIN" "$dir/obd-agent" || return 1
     cp "$ROOT/tests/guest/init" "$dir/init" || return 1
-    chmod +x "$dir/init" "$dir/can_guest" || return 1
+    chmod +x "$dir/init" "$dir/can_guest" "$dir/obd-agent" || return 1
     # shellcheck disable=SC2086 # one module name per line
     printf '%s\n' $MODULES >"$dir/modules/order" || return 1
     (cd "$dir" && find . | "$WORK/busybox/busybox" cpio -o -H newc 2>/dev/null) >"$WORK/initramfs.cpio" || return 1
@@ -160,6 +167,8 @@ main() {
         die tests "the guest booted but printed no test summary (console: $log)" 3
     fi
     say "boot to result: ${secs}s (guest $(grep '^GUEST-UPTIME' "$log" | tr '\n' ' '))"
+    # Figures printed by the benchmark test (tests/can_guest/bench.rs).
+    grep '^GUEST-BENCH ' "$log" | sed 's/^GUEST-BENCH /guest: bench: /' >&2 || true
     say "$summary"
     case "$summary" in
         "test result: ok."*) exit 0 ;;

@@ -179,3 +179,23 @@ fn request_failures() {
     assert_eq!(ex.poll(ms(1)), Step::Finished);
     assert_eq!(ex.finish(), Err(IsoTpError::Overflow { from: ECU, len: 8 }));
 }
+
+#[test]
+fn filtered_out_answers_neither_count_nor_keep_the_exchange_open() {
+    let same_service = |request: &[u8], answer: &[u8]| answer.first() == Some(&(request[0] + 0x40));
+    let mut ex = functional("01 0D", Some(1)).with_answer_filter(same_service);
+    sent(&mut ex, ms(0));
+    // A late answer to an earlier 09 02, and a 'response pending' for some other service.
+    ex.on_frame(ms(2), CanId::Standard(0x7E9), &hex("03 49 02 01"));
+    ex.on_frame(ms(3), CanId::Standard(0x7E9), &hex("03 7F 09 78"));
+    assert_eq!(
+        ex.poll(ms(3)),
+        Step::WaitUntil(ms(50)),
+        "still waiting for ours"
+    );
+    ex.on_frame(ms(4), ECU, &hex("03 41 0D 32"));
+    assert_eq!(ex.poll(ms(4)), Step::Finished);
+    let outcome = ex.finish().expect("sent");
+    assert_eq!(outcome.responses, vec![(ECU, hex("41 0D 32"))]);
+    assert_eq!(outcome.foreign.len(), 2);
+}
