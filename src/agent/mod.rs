@@ -2,5 +2,6 @@
 //! one shutdown signal.
 
 pub mod jobs;
+pub mod notify;
 pub mod poller;
 pub mod power;
