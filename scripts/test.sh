@@ -28,7 +28,8 @@ install_apt() {
 
 need_cargo
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-# (no Debian packages needed yet beyond the toolchain)
+# systemd-analyze checks the service unit offline (tests/systemd_unit.rs, systemd/check.sh).
+install_apt systemd
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod diagnose;
 pub mod jobs;
+pub mod notify;
 pub mod poller;
 pub mod power;
 mod run;
