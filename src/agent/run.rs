@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,6 +20,7 @@ use tracing::{error, info, warn};
 
 use super::commands::handle_commands;
 use super::diagnose::{CodesRead, Diagnoser};
+use super::notify::{self, Notifier};
 use super::poller::{Connector, Poller, VehicleEvent};
 use crate::config::{AdapterConfig, Config, MqttVersion};
 use crate::outbox::NewMessage;
@@ -27,6 +29,7 @@ use crate::sim::{Scenario, SimLatency};
 use crate::store::{PidSample, Store, StoreError, StoreOptions};
 use crate::transport::elm327::{Elm327Options, Elm327Transport};
 use crate::transport::sim::SimTransport;
+use crate::transport::socketcan::{SocketCanOptions, SocketCanTransport};
 use crate::transport::{Transport, TransportError};
 use crate::uplink::limit::RateLimit;
 use crate::uplink::payload::{Header, PidValue, TelemetryPayload};
@@ -73,9 +76,10 @@ impl Connector for AdapterConnector {
                     SimLatency::realistic(),
                 )))
             }
-            AdapterConfig::SocketCan { interface } => Err(TransportError::Bus(format!(
-                "SocketCAN ({interface}) is not available in this build yet; use an ELM327 adapter"
-            ))),
+            AdapterConfig::SocketCan { interface } => {
+                let options = SocketCanOptions::new(interface.clone());
+                Ok(Box::new(SocketCanTransport::open(options).await?))
+            }
         }
     }
 }
@@ -110,6 +114,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let store = Store::open(&config.store.path, options)?;
     let diagnoser = Diagnoser::new(&config.vehicle_id, &store)?;
     let outbox = OutboxHandle::new(store);
+    // Ready once the config is valid and the store open; a vehicle may be hours away.
+    let notifier = Notifier::from_env().map(Arc::new);
+    if let Some(n) = &notifier {
+        n.ready();
+        n.status("running; waiting for the vehicle");
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let (events_tx, events_rx) = mpsc::channel(32);
     let (jobs_tx, jobs_rx) = mpsc::channel(8);
@@ -123,12 +133,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         jobs: jobs_rx,
     };
     let mut tasks = tokio::task::JoinSet::new();
+    if let Some(n) = notifier.clone() {
+        let stop = stop_rx.clone();
+        tasks.spawn(async move { notify::watchdog(&n, stop).await });
+    }
     tasks.spawn(poller.run(stop_rx.clone()));
     tasks.spawn(diagnosis_task(
         events_rx,
         outbox.clone(),
         diagnoser,
         config.clone(),
+        notifier.clone(),
     ));
     tasks.spawn(handle_commands(commands_rx, jobs_tx, config.remote.clone()));
     match uplink_config(&config) {
@@ -152,6 +167,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     shutdown.await;
     info!("shutting down");
+    if let Some(n) = &notifier {
+        n.stopping();
+    }
     let _ = stop_tx.send(true);
     let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
@@ -169,7 +187,13 @@ async fn diagnosis_task(
     outbox: OutboxHandle<Store>,
     mut diagnoser: Diagnoser,
     config: Config,
+    notifier: Option<Arc<Notifier>>,
 ) {
+    let status = |text: String| {
+        if let Some(n) = &notifier {
+            n.status(&text);
+        }
+    };
     let topics = Topics::new(&config.vehicle_id);
     let mut telemetry = RateLimit::new(config.poll.telemetry_interval);
     let mut unstored: VecDeque<NewMessage> = VecDeque::new();
@@ -178,6 +202,7 @@ async fn diagnosis_task(
         match event {
             VehicleEvent::Connected { link, vin } => {
                 info!(adapter = %link.adapter, port = %link.port, ?vin, "vehicle connected");
+                status(format!("connected: {} on {}", link.adapter, link.port));
                 diagnoser.set_vin(vin);
             }
             VehicleEvent::Codes {
@@ -224,8 +249,14 @@ async fn diagnosis_task(
                     messages.extend(to_outbox_message(&topics, &payload).ok());
                 }
             }
-            VehicleEvent::Power { state, voltage } => info!(?state, ?voltage, "power state"),
-            VehicleEvent::LinkLost { reason } => warn!(%reason, "vehicle link lost"),
+            VehicleEvent::Power { state, voltage } => {
+                info!(?state, ?voltage, "power state");
+                status(format!("power {state:?}, battery {voltage:?} V"));
+            }
+            VehicleEvent::LinkLost { reason } => {
+                warn!(%reason, "vehicle link lost");
+                status(format!("vehicle link lost: {reason}"));
+            }
         }
         unstored.extend(messages);
         // Oldest first, stopping at the first refusal so order is kept.
