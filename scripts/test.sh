@@ -28,8 +28,9 @@ install_apt() {
 
 need_cargo
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-# systemd-analyze checks the service unit offline (tests/systemd_unit.rs, systemd/check.sh).
-install_apt systemd
+# systemd-analyze checks the service unit offline (tests/systemd_unit.rs, systemd/check.sh);
+# Mosquitto is the real broker of the uplink and agent tests.
+install_apt systemd mosquitto mosquitto-clients
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

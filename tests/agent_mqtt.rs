@@ -1,0 +1,155 @@
+//! The daemon end to end: `obd-agent run` against the simulated vehicle and a real Mosquitto,
+//! with an independent subscriber (mosquitto_sub) standing in for the service centre.
+
+#[path = "support/mosquitto.rs"]
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Mosquitto, Subscriber};
+
+fn config(dir: &Path, port: u16, scenario: &str) -> std::path::PathBuf {
+    let path = dir.join("config.toml");
+    let text = format!(
+        r#"vehicle_id = "TEST-1"
+[adapter]
+sim = "{scenario}"
+[poll]
+dtc_interval = "5s"
+pid_interval = "1s"
+telemetry_interval = "1h"
+[store]
+path = "{}"
+[mqtt]
+url = "mqtt://127.0.0.1:{port}"
+keep_alive = "5s"
+"#,
+        dir.join("agent.db").display()
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+fn start_agent(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_obd-agent"))
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start obd-agent")
+}
+
+fn alert_ids(messages: &[(String, String)]) -> BTreeSet<String> {
+    messages
+        .iter()
+        .filter(|(topic, _)| topic.ends_with("/alerts"))
+        .filter_map(|(_, payload)| serde_json::from_str::<serde_json::Value>(payload).ok())
+        .filter_map(|v| v["alert_id"].as_str().map(String::from))
+        .collect()
+}
+
+/// Alerts waiting in the agent's outbox, read straight from its SQLite file.
+fn stored_alerts(db: &Path) -> usize {
+    let Ok(conn) = rusqlite::Connection::open(db) else {
+        return 0;
+    };
+    conn.query_row(
+        "SELECT count(*) FROM outbox WHERE topic LIKE '%/alerts'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map_or(0, |n| n as usize)
+}
+
+#[test]
+fn alerts_reach_the_service_centre() {
+    let Some(broker) = Mosquitto::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut subscriber = Subscriber::start(&broker, "fleet/TEST-1/#");
+    let mut agent = start_agent(&config(dir.path(), broker.port(), "misfire"));
+    let messages = subscriber.wait_until(Duration::from_secs(60), |m| alert_ids(m).len() >= 2);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let alerts: Vec<serde_json::Value> = messages
+        .iter()
+        .filter(|(t, _)| t == "fleet/TEST-1/alerts")
+        .map(|(_, p)| serde_json::from_str(p).expect("alert JSON"))
+        .collect();
+    let codes: BTreeSet<&str> = alerts.iter().filter_map(|a| a["code"].as_str()).collect();
+    assert!(
+        codes.contains("P0300") && codes.contains("P0301"),
+        "{messages:?}"
+    );
+    for alert in &alerts {
+        assert_eq!(alert["event"], "new");
+        assert_eq!(alert["vehicle_id"], "TEST-1");
+        assert!(
+            alert["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("Misfire"))
+        );
+        assert!(
+            alert["message_id"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty())
+        );
+    }
+    assert!(
+        messages
+            .iter()
+            .any(|(t, p)| t == "fleet/TEST-1/status" && p.contains("\"online\"")),
+        "retained status: {messages:?}"
+    );
+}
+
+#[test]
+fn nothing_is_lost_across_a_broker_outage_and_a_sigkill() {
+    let Some(mut broker) = Mosquitto::start_persistent() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), broker.port(), "multi-ecu");
+    let db = dir.path().join("agent.db");
+    let mut subscriber =
+        Subscriber::start_persistent(&broker, "fleet/TEST-1/alerts", "service-centre");
+    broker.stop_gracefully();
+
+    // The broker is down: alerts can only go to the outbox.
+    let mut agent = start_agent(&config);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored_alerts(&db) < 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let waiting = stored_alerts(&db);
+    assert!(
+        waiting >= 5,
+        "alerts should wait in the outbox, found {waiting}"
+    );
+    // A power cut, as far as the agent can tell.
+    agent.kill().expect("SIGKILL");
+    let _ = agent.wait();
+
+    broker.restart();
+    let mut agent = start_agent(&config);
+    let messages =
+        subscriber.wait_until(Duration::from_secs(60), |m| alert_ids(m).len() >= waiting);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let delivered = alert_ids(&messages);
+    assert!(
+        delivered.len() >= waiting,
+        "{} of {waiting} alerts delivered: {messages:?}",
+        delivered.len()
+    );
+    // Delivered alerts leave the outbox (acknowledged by the broker).
+    assert!(
+        stored_alerts(&db) < waiting,
+        "acknowledged alerts are removed from the outbox"
+    );
+}
