@@ -225,6 +225,7 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
     async fn exchange(&mut self, request: &ObdRequest) -> Result<Vec<EcuResponse>, TransportError> {
         let mut last_problem = String::new();
         let mut use_hint = true;
+        let mut timed_out = false;
         for attempt in 1..=ATTEMPTS {
             let hint = self.hint_for(request).filter(|_| use_hint);
             let command = commands::obd_command(&request.data, hint);
@@ -233,7 +234,19 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
             } else {
                 self.options.command_timeout
             };
-            let raw = self.session.command(&command, timeout).await?;
+            let raw = match self.session.command(&command, timeout).await {
+                Ok(raw) => raw,
+                // One lost answer is a glitch (a radio link dropping a packet, a clone's
+                // hiccup) and the session has already brought the adapter back to its prompt,
+                // so ask once more. Two in a row mean the link is in trouble: say so.
+                Err(TransportError::Timeout { .. }) if !timed_out && attempt < ATTEMPTS => {
+                    warn!(command, "no answer; asking again");
+                    timed_out = true;
+                    last_problem = "no answer".into();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let reply = classify(&raw.text, &command);
             if reply.reset_banner().is_some() || reply.has(&AdapterStatus::LowVoltageReset) {
                 self.recover_from_reset().await?;

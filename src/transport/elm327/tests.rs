@@ -316,3 +316,5 @@ async fn request_length_limits() {
             .is_err()
     );
 }
+
+mod faults;
