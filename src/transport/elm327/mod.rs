@@ -317,7 +317,10 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
                     continue;
                 }
             }
-            if !decoded.anomalies.is_empty() && attempt < ATTEMPTS {
+            if !decoded.anomalies.is_empty() {
+                // A garbled line may be an ECU's answer (noise glued to its start): passing on
+                // the rest would report that ECU as having nothing to say, so a garbled answer
+                // is never returned, only asked again.
                 warn!(anomalies = ?decoded.anomalies, "garbled answer; asking again");
                 last_problem = format!("{:?}", decoded.anomalies);
                 continue;

@@ -36,3 +36,47 @@ async fn two_dropped_answers_in_a_row_are_a_timeout() {
     let log = log.lock().unwrap();
     assert_eq!(log.iter().filter(|c| *c == "010C1").count(), 2, "{log:?}");
 }
+
+/// Noise glued to the start of one ECU's line made that line unreadable on every attempt;
+/// the last attempt returned the other ECU's answer alone, so the engine's codes vanished
+/// from the report without a word.
+#[tokio::test(start_paused = true)]
+async fn a_garbled_answer_on_every_attempt_is_an_error_not_a_partial_answer() {
+    let (mut transport, log) = connect(elm(|c| {
+        (c == "03").then(|| Some("#7E806430201710174\r7E90443010715".into()))
+    }))
+    .await;
+    transport
+        .request(&ObdRequest::new([0x01, 0x00]))
+        .await
+        .unwrap();
+    let err = transport
+        .request(&ObdRequest::new([0x03]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TransportError::Bus(_)), "{err}");
+    assert!(err.to_string().contains("no clean answer"), "{err}");
+    let log = log.lock().unwrap();
+    assert_eq!(log.iter().filter(|c| *c == "03").count(), 3, "{log:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_garbled_answer_once_is_read_cleanly_on_the_next_attempt() {
+    let mut garbled = 1;
+    let (mut transport, _) = connect(elm(move |c| {
+        (c == "03").then(|| {
+            let noise = if garbled > 0 { "#" } else { "" };
+            garbled -= 1;
+            Some(format!("{noise}7E806430201710174\r7E90443010715"))
+        })
+    }))
+    .await;
+    transport
+        .request(&ObdRequest::new([0x01, 0x00]))
+        .await
+        .unwrap();
+    let answer = transport.request(&ObdRequest::new([0x03])).await.unwrap();
+    let ecus: Vec<_> = answer.iter().map(|a| a.ecu).collect();
+    assert_eq!(ecus, [EcuAddress::Can11(0x7E8), EcuAddress::Can11(0x7E9)]);
+    assert_eq!(answer[0].data, [0x43, 0x02, 0x01, 0x71, 0x01, 0x74]);
+}
