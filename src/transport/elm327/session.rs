@@ -88,6 +88,16 @@ impl<L: AsyncRead + AsyncWrite + Unpin> Session<L> {
                 Ok(Err(e)) => return Err(io_error(e)),
             };
             let mut done = self.framer.push(&self.buf[..n]);
+            // The ELM327 prints something before every prompt (an answer, `OK`, `?`, a
+            // status), so a prompt with nothing before it is a `>` byte in line noise: the
+            // real answer is still to come.
+            done.retain(|r| {
+                let stray = r.text.trim().is_empty();
+                if stray {
+                    self.discarded += r.discarded + 1;
+                }
+                !stray
+            });
             // More than one prompt means answers to earlier, abandoned commands arrived late.
             if let Some(last) = done.pop() {
                 self.discarded += done.iter().map(|r| r.text.len()).sum::<usize>() + last.discarded;

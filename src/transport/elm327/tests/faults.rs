@@ -80,3 +80,20 @@ async fn a_garbled_answer_once_is_read_cleanly_on_the_next_attempt() {
     assert_eq!(ecus, [EcuAddress::Can11(0x7E8), EcuAddress::Can11(0x7E9)]);
     assert_eq!(answer[0].data, [0x43, 0x02, 0x01, 0x71, 0x01, 0x74]);
 }
+
+/// A `>` byte in line noise ahead of the answer ended the answer early: the request got an
+/// empty answer (no codes, no VIN) and the real one was thrown away as stale.
+#[tokio::test(start_paused = true)]
+async fn a_stray_prompt_in_noise_is_not_an_empty_answer() {
+    let (mut transport, _) = connect(elm(|c| {
+        (c == "03").then(|| Some(format!("\x13>\x11{PAUSE}7E806430201710174")))
+    }))
+    .await;
+    transport
+        .request(&ObdRequest::new([0x01, 0x00]))
+        .await
+        .unwrap();
+    let answer = transport.request(&ObdRequest::new([0x03])).await.unwrap();
+    assert_eq!(answer.len(), 1, "{answer:?}");
+    assert_eq!(answer[0].data, [0x43, 0x02, 0x01, 0x71, 0x01, 0x74]);
+}
