@@ -300,29 +300,23 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
             } else if hint.is_some() {
                 self.count_hint = CountHint::Works;
             }
-            let mut decoded = decode_lines(&reply.lines, protocol);
+            let decoded = decode_lines(&reply.lines, protocol);
             let foreign = decoded
                 .responses
                 .iter()
                 .filter(|r| !answers(&request.data, &r.data))
                 .count();
-            if foreign > 0 {
-                // A late answer to an earlier command, or noise that happened to parse.
-                decoded
-                    .responses
-                    .retain(|r| answers(&request.data, &r.data));
-                last_problem = format!("{foreign} answer(s) to another request");
-                if attempt < ATTEMPTS {
-                    warn!(%last_problem, "asking again");
-                    continue;
-                }
-            }
-            if !decoded.anomalies.is_empty() {
-                // A garbled line may be an ECU's answer (noise glued to its start): passing on
-                // the rest would report that ECU as having nothing to say, so a garbled answer
-                // is never returned, only asked again.
-                warn!(anomalies = ?decoded.anomalies, "garbled answer; asking again");
-                last_problem = format!("{:?}", decoded.anomalies);
+            if foreign > 0 || !decoded.anomalies.is_empty() {
+                // A garbled line may hide an ECU's answer; an answer to another request means
+                // we are out of step. Either way the rest may be incomplete and the real answer
+                // may still be coming: let the line go quiet, ask again, never return this.
+                last_problem = if foreign > 0 {
+                    format!("{foreign} answer(s) to another request")
+                } else {
+                    format!("{:?}", decoded.anomalies)
+                };
+                warn!(%last_problem, "unclean answer; asking again");
+                self.session.resync().await?;
                 continue;
             }
             return Ok(drop_superseded_pending(decoded.responses));

@@ -135,6 +135,15 @@ impl<L: AsyncRead + AsyncWrite + Unpin> Session<L> {
         self.framer.clear();
     }
 
+    /// Waits until the adapter has been quiet for a moment, discarding what it sends: after an
+    /// answer out of step with the request, so a late answer is not read as the next one's.
+    pub async fn resync(&mut self) -> Result<(), TransportError> {
+        let result = self.settle(SETTLE_QUIET, ABORT_GRACE).await;
+        self.discarded += self.framer.pending().len();
+        self.framer.clear();
+        result
+    }
+
     /// Reads and discards until nothing arrived for `quiet`, or `limit` passed.
     async fn settle(&mut self, quiet: Duration, limit: Duration) -> Result<(), TransportError> {
         let end = Instant::now() + limit;

@@ -97,3 +97,51 @@ async fn a_stray_prompt_in_noise_is_not_an_empty_answer() {
     assert_eq!(answer.len(), 1, "{answer:?}");
     assert_eq!(answer[0].data, [0x43, 0x02, 0x01, 0x71, 0x01, 0x74]);
 }
+
+/// Noise with a `>` in it ahead of an answer made the retry go out while the real answer was
+/// still coming; from then on every request read the previous one's answer, and answers
+/// filtered as "to another request" left empty lists: codes read as none.
+#[tokio::test(start_paused = true)]
+async fn noise_ahead_of_an_answer_does_not_put_answers_out_of_step() {
+    let mut noisy = 1;
+    let (mut transport, log) = connect(elm(move |c| {
+        // Every answer to 03 takes a while, as on a real bus; the first has noise ahead.
+        let noise = if noisy > 0 { "#>" } else { "" };
+        match c {
+            "03" => {
+                noisy -= 1;
+                Some(Some(format!("{noise}{PAUSE}7E806430201710174")))
+            }
+            "07" => Some(Some(format!("{PAUSE}7E80447010420"))),
+            _ => None,
+        }
+    }))
+    .await;
+    transport
+        .request(&ObdRequest::new([0x01, 0x00]))
+        .await
+        .unwrap();
+    let stored = transport.request(&ObdRequest::new([0x03])).await.unwrap();
+    assert_eq!(stored[0].data, [0x43, 0x02, 0x01, 0x71, 0x01, 0x74]);
+    let pending = transport.request(&ObdRequest::new([0x07])).await.unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].data, [0x47, 0x01, 0x04, 0x20]);
+    // In step again: 07 read its own answer the first time, not 03's late one.
+    let log = log.lock().unwrap();
+    assert_eq!(log.iter().filter(|c| *c == "07").count(), 1, "{log:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_answers_to_another_request_are_an_error_not_no_answer() {
+    let (mut transport, _) =
+        connect(elm(|c| (c == "03").then(|| Some("7E80447010420".into())))).await;
+    transport
+        .request(&ObdRequest::new([0x01, 0x00]))
+        .await
+        .unwrap();
+    let err = transport
+        .request(&ObdRequest::new([0x03]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("another request"), "{err}");
+}
