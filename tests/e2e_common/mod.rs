@@ -53,12 +53,13 @@ pub fn port_of(server: &PtyServer) -> String {
 }
 
 pub async fn open(server: &PtyServer) -> Elm327Transport<Link> {
-    bounded(
-        "opening the adapter",
-        Elm327Transport::open(options(&port_of(server))),
-    )
-    .await
-    .expect("the transport opens the simulated adapter")
+    open_with(options(&port_of(server))).await
+}
+
+pub async fn open_with(options: Elm327Options) -> Elm327Transport<Link> {
+    bounded("opening the adapter", Elm327Transport::open(options))
+        .await
+        .expect("the transport opens the simulated adapter")
 }
 
 /// Runs `future` within [`STEP_LIMIT`], naming the step when it hangs.
