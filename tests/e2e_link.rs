@@ -6,8 +6,9 @@ mod e2e_common;
 use std::time::{Duration, Instant};
 
 use e2e_common::*;
+use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
 use obd_agent::reader::{DtcKind, VehicleReader};
-use obd_agent::sim::{Profile, Scenario, SimLatency, serve_tcp};
+use obd_agent::sim::{Elm327Emulator, Profile, Scenario, SimLatency, serve_tcp};
 use obd_agent::transport::elm327::Elm327Transport;
 use obd_agent::transport::{ObdRequest, Transport, TransportError};
 
@@ -159,4 +160,49 @@ async fn an_adapter_that_is_not_there_is_named_at_once() {
         .expect("nothing listens there");
     assert!(matches!(err, TransportError::Open { .. }), "{err:?}");
     assert!(started.elapsed() < NOTICE_LIMIT);
+}
+
+/// Serves `emulator` on a fresh pseudo-terminal from a plain thread, so the test can set the
+/// emulator up first (an earlier session's commands, a vehicle that changed since). The thread
+/// blocks in `read` and ends with the test binary.
+fn serve_prepared(mut emulator: Elm327Emulator) -> String {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut termios = tcgetattr(&pty.slave).unwrap();
+    cfmakeraw(&mut termios);
+    tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).unwrap();
+    let path = nix::unistd::ttyname(&pty.slave).unwrap();
+    std::thread::spawn(move || {
+        // The slave stays open here so the master never sees a hang-up between opens.
+        let (master, _slave) = (pty.master, pty.slave);
+        let mut buf = [0u8; 256];
+        let start = Instant::now();
+        // Zero latency: every chunk is written at once.
+        while let Ok(n) = nix::unistd::read(&master, &mut buf) {
+            for chunk in emulator.feed(&buf[..n], start.elapsed()) {
+                if nix::unistd::write(&master, &chunk.bytes).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    path.to_string_lossy().into_owned()
+}
+
+/// The baud-rate probe sent a lone CR, which an ELM327 takes as "repeat the last command":
+/// if the tool used before us ended with `04`, opening the port to scan cleared the codes.
+#[tokio::test]
+async fn opening_a_serial_port_never_repeats_the_previous_sessions_command() {
+    let scenario = Scenario::Misfire;
+    let mut emulator = settings(scenario, Profile::Genuine).emulator();
+    // The previous tool cleared the codes and left; the fault has come back since.
+    emulator.feed(b"ATE0\r04\r", Duration::ZERO);
+    *emulator.vehicle_mut() = scenario.build();
+    let port = serve_prepared(emulator);
+    let mut options = options(&port);
+    options.baud = None; // as the CLI opens a port: find the rate first
+    let mut transport = open_with(options).await;
+    let mut reader = VehicleReader::new(&mut transport);
+    bounded("discovery", reader.discover()).await.unwrap();
+    let codes = bounded("codes", reader.all_dtcs()).await.unwrap();
+    assert_eq!(read_codes(&codes), model_all_codes(&scenario.build()));
 }

@@ -92,8 +92,9 @@ impl Elm327Transport<Link> {
     async fn find_baud_rate(&mut self) -> Result<(), TransportError> {
         for baud in BAUD_RATES {
             self.session.link_mut().set_baud(baud)?;
-            // A lone CR ends any half-received command; the ATI answer proves the rate.
-            self.session.write_raw(b"\r").await?;
+            // A first ATI ends any half-received command (never a lone CR: an idle adapter
+            // repeats its last command, maybe an earlier tool's 04); the second proves the rate.
+            self.session.write_raw(b"ATI\r").await?;
             self.session.listen(Duration::from_millis(200)).await?;
             self.session.write_raw(b"ATI\r").await?;
             let answer = self.session.listen(Duration::from_millis(800)).await?;
