@@ -52,7 +52,8 @@ pub struct VehicleReader<'t> {
     transport: &'t mut dyn Transport,
     /// Service 01 PIDs each ECU said it supports (from 01 00, 01 20, ...).
     supported: BTreeMap<EcuAddress, BTreeSet<u8>>,
-    /// Cleared when an ECU or adapter refuses several PIDs in one request.
+    /// Cleared when an ECU or adapter refuses several PIDs in one request. Whether the bus
+    /// allows it at all is the transport's to say, and only known once the protocol is.
     multi_pid: bool,
     /// Things that went wrong but did not stop the read, for the report.
     pub warnings: Vec<String>,
@@ -60,11 +61,10 @@ pub struct VehicleReader<'t> {
 
 impl<'t> VehicleReader<'t> {
     pub fn new(transport: &'t mut dyn Transport) -> Self {
-        let multi_pid = transport.supports_multi_pid();
         VehicleReader {
             transport,
             supported: BTreeMap::new(),
-            multi_pid,
+            multi_pid: true,
             warnings: Vec::new(),
         }
     }
@@ -132,7 +132,7 @@ impl<'t> VehicleReader<'t> {
             .into_iter()
             .collect();
         let mut readings = Vec::new();
-        let batch = if self.multi_pid {
+        let batch = if self.batching() {
             MAX_PIDS_PER_REQUEST
         } else {
             1
@@ -142,6 +142,12 @@ impl<'t> VehicleReader<'t> {
             readings.extend(got);
         }
         Ok(readings)
+    }
+
+    /// Whether several PIDs go in one request. Asked each time: an adapter searching for the
+    /// protocol cannot tell before its first answer whether the bus is CAN.
+    fn batching(&self) -> bool {
+        self.multi_pid && self.transport.supports_multi_pid()
     }
 
     /// Reads one batch; anything an ECU should have answered but did not is asked alone.
