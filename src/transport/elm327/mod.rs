@@ -229,8 +229,11 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
         let mut last_problem = String::new();
         let mut use_hint = true;
         let mut timed_out = false;
+        // Set once an answer to a request with the count digit came back unclean: a count too
+        // small cuts a multi-frame answer short, so the retries go without it.
+        let mut hint_unclean = false;
         for attempt in 1..=ATTEMPTS {
-            let hint = self.hint_for(request).filter(|_| use_hint);
+            let hint = self.hint_for(request).filter(|_| use_hint && !hint_unclean);
             let command = commands::obd_command(&request.data, hint);
             let timeout = if self.protocol.is_none() {
                 self.options.search_timeout
@@ -319,6 +322,7 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
                     format!("{:?}", decoded.anomalies)
                 };
                 warn!(%last_problem, "unclean answer; asking again");
+                hint_unclean |= hint.is_some();
                 self.session.resync().await?;
                 continue;
             }

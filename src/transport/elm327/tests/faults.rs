@@ -145,3 +145,29 @@ async fn only_answers_to_another_request_are_an_error_not_no_answer() {
         .unwrap_err();
     assert!(err.to_string().contains("another request"), "{err}");
 }
+
+/// A count digit smaller than the answer's frames makes the adapter stop after that many
+/// lines: the message is cut short on every attempt unless the retry drops the digit.
+#[tokio::test(start_paused = true)]
+async fn an_answer_cut_short_by_the_count_digit_is_asked_again_without_it() {
+    let (mut transport, log) = connect(elm(|c| match c {
+        "0104050C0D1" => Some(Some("7E8100A410432053D0C".into())),
+        "0104050C0D" => Some(Some("7E8100A410432053D0C\r7E8210BAC0D00000000".into())),
+        _ => None,
+    }))
+    .await;
+    transport
+        .request(&ObdRequest::new([0x01, 0x00]))
+        .await
+        .unwrap();
+    let request = ObdRequest::new([0x01, 0x04, 0x05, 0x0C, 0x0D]).expecting(1);
+    let answer = transport.request(&request).await.unwrap();
+    assert_eq!(answer.len(), 1, "{answer:?}");
+    assert_eq!(answer[0].data.len(), 10);
+    let log = log.lock().unwrap();
+    assert_eq!(
+        log.iter().filter(|c| *c == "0104050C0D1").count(),
+        1,
+        "{log:?}"
+    );
+}
