@@ -135,8 +135,8 @@ async fn several_pids_in_one_request_with_the_answer_count() {
     assert_eq!(readings.len(), 5);
     let last = transport.log.last().unwrap();
     assert_eq!(last.data, vec![0x01, 0x05, 0x0C, 0x0D]);
-    // The engine's answer (8 bytes) needs two frames, so no count hint.
-    assert_eq!(last.expected_responses, None);
+    // The engine's answer (8 bytes) takes two frames, the gearbox's one: three lines.
+    assert_eq!(last.expected_responses, Some(3));
 }
 
 #[tokio::test]
