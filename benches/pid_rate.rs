@@ -275,7 +275,9 @@ fn main() {
              commands per value.\nline max: values/s those bytes allow at {BAUD} baud \
              ({LINE_BYTES_PER_S} bytes/s; both directions share the time, as an ELM327 answers \
              only after the whole request).\n+ECU max: the same with the simulated ECU's first \
-             answer time (12 ms realistic) waited once per command."
+             answer time (12 ms realistic) waited once per command.\nZero latency skips \
+             serial time too, so those rates pass the line's ceiling: they measure each tool's \
+             own overhead per value."
         );
     });
     // Leftover server tasks end with the runtime.
