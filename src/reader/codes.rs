@@ -155,7 +155,7 @@ impl VehicleReader<'_> {
 
     /// Freeze frame 0 of every ECU that stored one.
     pub async fn freeze_frames(&mut self) -> Result<Vec<EcuFreezeFrame>, ReadError> {
-        let multi = self.multi_pid;
+        let multi = self.batching();
         let answers = self
             .transport
             .request(&ObdRequest::new(service::freeze_frame_request(&[0x02], 0)))

@@ -27,6 +27,18 @@ pub use scan::{ScanReport, scan, snapshot};
 pub const MAX_PIDS_PER_REQUEST: usize = 6;
 /// Largest answer that fits one CAN frame: seven bytes after the PCI byte.
 const SINGLE_FRAME_PAYLOAD: usize = 7;
+/// The count digit is one hex digit.
+const MAX_COUNT_HINT: u8 = 0x0F;
+
+/// ISO-TP frames for a message of `len` bytes: a single frame up to seven, else a first frame
+/// with six and consecutive frames with seven each. A legacy answer to one PID is one message.
+fn can_frames(len: usize) -> usize {
+    if len <= SINGLE_FRAME_PAYLOAD {
+        1
+    } else {
+        1 + (len - 6).div_ceil(7)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -52,7 +64,8 @@ pub struct VehicleReader<'t> {
     transport: &'t mut dyn Transport,
     /// Service 01 PIDs each ECU said it supports (from 01 00, 01 20, ...).
     supported: BTreeMap<EcuAddress, BTreeSet<u8>>,
-    /// Cleared when an ECU or adapter refuses several PIDs in one request.
+    /// Cleared when an ECU or adapter refuses several PIDs in one request. Whether the bus
+    /// allows it at all is the transport's to say, and only known once the protocol is.
     multi_pid: bool,
     /// Service 09 info types each ECU supports (09 00), once asked.
     info_supported: Option<Vec<(EcuAddress, Vec<u8>)>>,
@@ -62,11 +75,10 @@ pub struct VehicleReader<'t> {
 
 impl<'t> VehicleReader<'t> {
     pub fn new(transport: &'t mut dyn Transport) -> Self {
-        let multi_pid = transport.supports_multi_pid();
         VehicleReader {
             transport,
             supported: BTreeMap::new(),
-            multi_pid,
+            multi_pid: true,
             info_supported: None,
             warnings: Vec::new(),
         }
@@ -135,7 +147,7 @@ impl<'t> VehicleReader<'t> {
             .into_iter()
             .collect();
         let mut readings = Vec::new();
-        let batch = if self.multi_pid {
+        let batch = if self.batching() {
             MAX_PIDS_PER_REQUEST
         } else {
             1
@@ -145,6 +157,12 @@ impl<'t> VehicleReader<'t> {
             readings.extend(got);
         }
         Ok(readings)
+    }
+
+    /// Whether several PIDs go in one request. Asked each time: an adapter searching for the
+    /// protocol cannot tell before its first answer whether the bus is CAN.
+    fn batching(&self) -> bool {
+        self.multi_pid && self.transport.supports_multi_pid()
     }
 
     /// Reads one batch; anything an ECU should have answered but did not is asked alone.
@@ -178,37 +196,29 @@ impl<'t> VehicleReader<'t> {
         Ok(readings)
     }
 
-    /// The request for `pids`, with the number of answers to expect when each will fit one
-    /// frame (the adapter's count digit counts frames for multi-frame answers).
+    /// The request for `pids`, with the number of frames to expect (the ELM327's count digit
+    /// counts lines of data, so a multi-frame answer counts each frame) when every answer's
+    /// length is known.
     fn batch_request(&self, pids: &[u8]) -> ObdRequest {
-        let mut ecus = 0u8;
-        let mut fits = true;
+        let mut frames = 0usize;
+        let mut known = true;
         for supported in self.supported.values() {
-            let size: usize = pids
-                .iter()
-                .filter(|p| supported.contains(p))
-                .map(|p| {
-                    // Unknown or unpublished lengths count as too long for one frame.
-                    1 + pid::pid_def(*p).map_or(SINGLE_FRAME_PAYLOAD, |d| {
-                        if d.has_fixed_len() {
-                            d.len
-                        } else {
-                            SINGLE_FRAME_PAYLOAD
-                        }
-                    })
-                })
-                .sum();
+            let mut size = 0;
+            for p in pids.iter().filter(|p| supported.contains(p)) {
+                match pid::pid_def(*p).filter(|d| d.has_fixed_len()) {
+                    Some(def) => size += 1 + def.len,
+                    // Unknown or variable lengths: the frame count cannot be known.
+                    None => known = false,
+                }
+            }
             if size > 0 {
-                ecus += 1;
-                let answer_len = 1 + size; // the service byte, then PID and data bytes
-                fits &= answer_len <= SINGLE_FRAME_PAYLOAD;
+                frames += can_frames(1 + size); // the service byte, then PID and data bytes
             }
         }
         let request = ObdRequest::new(service::current_data_request(pids));
-        if fits {
-            request.expecting(ecus)
-        } else {
-            request
+        match u8::try_from(frames) {
+            Ok(n) if known && n <= MAX_COUNT_HINT => request.expecting(n),
+            _ => request,
         }
     }
 

@@ -11,6 +11,8 @@ use crate::transport::LinkInfo;
 /// A transport that answers from a table and records every request.
 struct Scripted {
     protocol: Protocol,
+    /// Like an ELM327 on automatic search: the protocol is unknown until the first request.
+    searching: bool,
     answers: Vec<(Vec<u8>, Vec<EcuResponse>)>,
     queue: VecDeque<Vec<EcuResponse>>,
     log: Vec<ObdRequest>,
@@ -20,6 +22,7 @@ impl Scripted {
     fn new(protocol: Protocol) -> Self {
         Scripted {
             protocol,
+            searching: false,
             answers: Vec::new(),
             queue: VecDeque::new(),
             log: Vec::new(),
@@ -43,6 +46,7 @@ impl Scripted {
 impl Transport for Scripted {
     async fn request(&mut self, request: &ObdRequest) -> Result<Vec<EcuResponse>, TransportError> {
         self.log.push(request.clone());
+        self.searching = false;
         if let Some(next) = self.queue.pop_front() {
             return Ok(next);
         }
@@ -58,12 +62,12 @@ impl Transport for Scripted {
         LinkInfo {
             adapter: "script".into(),
             port: "-".into(),
-            protocol: Some(self.protocol),
+            protocol: (!self.searching).then_some(self.protocol),
         }
     }
 
     fn supports_multi_pid(&self) -> bool {
-        self.protocol.is_can()
+        !self.searching && self.protocol.is_can()
     }
 
     async fn battery_voltage(&mut self) -> Result<Option<f32>, TransportError> {
@@ -131,8 +135,8 @@ async fn several_pids_in_one_request_with_the_answer_count() {
     assert_eq!(readings.len(), 5);
     let last = transport.log.last().unwrap();
     assert_eq!(last.data, vec![0x01, 0x05, 0x0C, 0x0D]);
-    // The engine's answer (8 bytes) needs two frames, so no count hint.
-    assert_eq!(last.expected_responses, None);
+    // The engine's answer (8 bytes) takes two frames, the gearbox's one: three lines.
+    assert_eq!(last.expected_responses, Some(3));
 }
 
 #[tokio::test]
@@ -286,4 +290,23 @@ async fn a_read_says_which_ecus_answered_even_without_codes() {
         readout.answered,
         vec![(DtcKind::Stored, ENGINE), (DtcKind::Stored, GEARBOX)]
     );
+}
+
+/// The reader decided on batching when it was made, before the adapter had found the
+/// protocol; an ELM327 on automatic search says no until its first answer, so every PID went
+/// in a request of its own for the whole session.
+#[tokio::test]
+async fn batching_is_decided_after_the_protocol_search() {
+    let mut transport = two_ecus().on(
+        &[0x01, 0x0C, 0x0D],
+        &[
+            (ENGINE, &[0x41, 0x0C, 0x1A, 0xF8, 0x0D, 0x32]),
+            (GEARBOX, &[0x41, 0x0C, 0x1A, 0xF8, 0x0D, 0x32]),
+        ],
+    );
+    transport.searching = true;
+    let mut reader = VehicleReader::new(&mut transport);
+    assert_eq!(reader.read_pids(&[0x0C, 0x0D]).await.unwrap().len(), 4);
+    let asked: Vec<_> = transport.log.iter().map(|r| r.data.clone()).collect();
+    assert_eq!(asked.last().unwrap(), &vec![0x01, 0x0C, 0x0D], "{asked:?}");
 }

@@ -9,8 +9,10 @@
 //!   it from the first answer's response time: AT AT1 to twice that (at least 30 ms), AT AT2
 //!   to one and a half times (at least 15 ms), never beyond AT ST. With no answer at all the
 //!   full AT ST passes before `NO DATA`.
-//! - A response-count hint (`01 0C 1`) ends the exchange as soon as that many complete
-//!   messages arrived (a multi-frame CAN message counts once), with no trailing wait.
+//! - A response-count hint (`01 0C 1`) ends the exchange as soon as that many frames (the
+//!   datasheet's "lines of data") arrived, with no trailing wait. Each frame of a multi-frame
+//!   CAN message counts, as in the datasheet's `09 02 5` for a five-line VIN; a hint that is
+//!   too small cuts the message short, as the chip does.
 //! - An automatic search says `SEARCHING...` at once, then takes `search_can` or
 //!   `search_legacy`; it succeeds whenever a car is there (the simulated ECUs all answer
 //!   01 00), after which the host's request is answered or gets `NO DATA`.
@@ -95,13 +97,7 @@ impl Elm327Emulator {
             self.settings.flow_control,
         );
         if let Some(n) = hint {
-            let mut complete = 0;
-            if let Some(cut) = frames.iter().position(|f| {
-                complete += usize::from(f.completes);
-                complete == usize::from(n)
-            }) {
-                frames.truncate(cut + 1);
-            }
+            frames.truncate(usize::from(n));
         }
         let style = Style {
             spaces: self.settings.spaces,
@@ -117,8 +113,7 @@ impl Elm327Emulator {
                 out.line(if i == 0 { wait } else { Duration::ZERO }, line);
             }
         }
-        let satisfied =
-            hint.is_some_and(|n| frames.iter().filter(|f| f.completes).count() >= usize::from(n));
+        let satisfied = hint.is_some_and(|n| frames.len() >= usize::from(n));
         let trailing = match (self.latency.timeouts, frames.first()) {
             (false, _) => Duration::ZERO,
             (true, _) if satisfied => Duration::ZERO,

@@ -261,9 +261,9 @@ fn several_ecus_and_the_response_count_hint() {
                 7E9 04 43 01 07 15 00 00 00 \r\r>";
     assert_eq!(send(&mut e, "03"), both);
     assert_eq!(
-        send(&mut e, "031"),
+        send(&mut e, "032"),
         "7E8 10 0A 43 04 01 71 01 74 \r7E8 21 03 00 03 02 00 00 00 \r\r>",
-        "one message, however many frames"
+        "the digit counts frames"
     );
     send(&mut e, "ATH0");
     assert_eq!(

@@ -45,6 +45,29 @@ fn injected_faults() {
     assert_eq!(send(&mut e, "0900"), "0900\r", "dropped: not even a prompt");
 }
 
+/// The emulator counted whole messages for the response-count digit, so `01 04 05 0C 0D 1`
+/// got a complete two-frame answer where a real chip, counting lines of data (frames), stops
+/// after the first: a host giving too small a count passed here and failed on hardware, and
+/// one giving the right count (2) waited out the timeout.
+#[test]
+fn the_count_digit_counts_frames_not_messages() {
+    let mut e = Elm327Emulator::new(Scenario::Healthy.build(), Profile::Genuine)
+        .with_latency(SimLatency::realistic(), Some(38400));
+    e.feed(b"ATE0\rATS0\rATH1\rATSP6\r", T);
+    let one = text(&e.feed(b"0104050C0D1\r", T));
+    assert_eq!(one.matches('\r').count(), 2, "first frame only: {one:?}");
+    assert!(one.starts_with("7E8100A"), "{one:?}");
+    let two = e.feed(b"0104050C0D2\r", T);
+    let plain = e.feed(b"0104050C0D\r", T);
+    assert_eq!(text(&two), text(&plain), "both frames");
+    assert!(
+        total(&plain) >= total(&two) + Duration::from_millis(24),
+        "the right count saves the adaptive wait: {:?} vs {:?}",
+        total(&two),
+        total(&plain)
+    );
+}
+
 fn total(chunks: &[Chunk]) -> Duration {
     chunks.iter().map(|c| c.delay).sum()
 }

@@ -5,6 +5,7 @@
 //! then. Each of those is detected here and handled by falling back or asking again, never by
 //! passing a doubtful answer up.
 
+mod answers;
 pub mod link;
 pub mod session;
 
@@ -20,6 +21,7 @@ use crate::elm327::reply::{AdapterStatus, Reply, classify};
 use crate::obd::protocol::Protocol;
 use crate::transport::{EcuResponse, LinkInfo, ObdRequest, Transport, TransportError};
 
+use answers::{answers, drop_superseded_pending};
 use link::{BAUD_RATES, Link, PortSpec};
 use session::Session;
 
@@ -92,9 +94,8 @@ impl Elm327Transport<Link> {
     async fn find_baud_rate(&mut self) -> Result<(), TransportError> {
         for baud in BAUD_RATES {
             self.session.link_mut().set_baud(baud)?;
-            // The first ATI flushes whatever noise earlier rates left in the adapter's input
-            // (answered with `?`); the second proves the rate. Not a bare CR: to an idle
-            // adapter that repeats its last command, which may have been a clear (04).
+            // A first ATI ends any half-received command (never a lone CR: an idle adapter
+            // repeats its last command, maybe an earlier tool's 04); the second proves the rate.
             self.session.write_raw(b"ATI\r").await?;
             let first = self.session.listen(Duration::from_millis(300)).await?;
             self.session.write_raw(b"ATI\r").await?;
@@ -228,15 +229,31 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
     async fn exchange(&mut self, request: &ObdRequest) -> Result<Vec<EcuResponse>, TransportError> {
         let mut last_problem = String::new();
         let mut use_hint = true;
+        let mut timed_out = false;
+        // Set once an answer to a request with the count digit came back unclean: a count too
+        // small cuts a multi-frame answer short, so the retries go without it.
+        let mut hint_unclean = false;
         for attempt in 1..=ATTEMPTS {
-            let hint = self.hint_for(request).filter(|_| use_hint);
+            let hint = self.hint_for(request).filter(|_| use_hint && !hint_unclean);
             let command = commands::obd_command(&request.data, hint);
             let timeout = if self.protocol.is_none() {
                 self.options.search_timeout
             } else {
                 self.options.command_timeout
             };
-            let raw = self.session.command(&command, timeout).await?;
+            let raw = match self.session.command(&command, timeout).await {
+                Ok(raw) => raw,
+                // One lost answer is a glitch (a radio link dropping a packet, a clone's
+                // hiccup) and the session has already brought the adapter back to its prompt,
+                // so ask once more. Two in a row mean the link is in trouble: say so.
+                Err(TransportError::Timeout { .. }) if !timed_out && attempt < ATTEMPTS => {
+                    warn!(command, "no answer; asking again");
+                    timed_out = true;
+                    last_problem = "no answer".into();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let reply = classify(&raw.text, &command);
             if reply.reset_banner().is_some() || reply.has(&AdapterStatus::LowVoltageReset) {
                 self.recover_from_reset().await?;
@@ -290,26 +307,24 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
             } else if hint.is_some() {
                 self.count_hint = CountHint::Works;
             }
-            let mut decoded = decode_lines(&reply.lines, protocol);
+            let decoded = decode_lines(&reply.lines, protocol);
             let foreign = decoded
                 .responses
                 .iter()
                 .filter(|r| !answers(&request.data, &r.data))
                 .count();
-            if foreign > 0 {
-                // A late answer to an earlier command, or noise that happened to parse.
-                decoded
-                    .responses
-                    .retain(|r| answers(&request.data, &r.data));
-                last_problem = format!("{foreign} answer(s) to another request");
-                if attempt < ATTEMPTS {
-                    warn!(%last_problem, "asking again");
-                    continue;
-                }
-            }
-            if !decoded.anomalies.is_empty() && attempt < ATTEMPTS {
-                warn!(anomalies = ?decoded.anomalies, "garbled answer; asking again");
-                last_problem = format!("{:?}", decoded.anomalies);
+            if foreign > 0 || !decoded.anomalies.is_empty() {
+                // A garbled line may hide an ECU's answer; an answer to another request means
+                // we are out of step. Either way the rest may be incomplete and the real answer
+                // may still be coming: let the line go quiet, ask again, never return this.
+                last_problem = if foreign > 0 {
+                    format!("{foreign} answer(s) to another request")
+                } else {
+                    format!("{:?}", decoded.anomalies)
+                };
+                warn!(%last_problem, "unclean answer; asking again");
+                hint_unclean |= hint.is_some();
+                self.session.resync().await?;
                 continue;
             }
             return Ok(drop_superseded_pending(decoded.responses));
@@ -319,40 +334,6 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
             commands::obd_command(&request.data, None)
         )))
     }
-}
-
-/// Whether `data` answers `request`: positive (service + 0x40, and for services 01, 02 and
-/// 09 a PID that was asked for) or negative (7F and the service).
-fn answers(request: &[u8], data: &[u8]) -> bool {
-    let Some((&service, params)) = request.split_first() else {
-        return false;
-    };
-    match data {
-        [0x7F, svc, _, ..] => *svc == service,
-        [first, rest @ ..] if *first == service.wrapping_add(0x40) => match (service, rest.first())
-        {
-            (0x01 | 0x09, Some(pid)) => params.contains(pid),
-            // Service 02 asks in PID, frame pairs.
-            (0x02, Some(pid)) => params.iter().step_by(2).any(|p| p == pid),
-            (0x01 | 0x02 | 0x09, None) => false,
-            _ => true,
-        },
-        _ => false,
-    }
-}
-
-/// Removes "response pending" answers (7F xx 78) from ECUs that later sent the real one.
-fn drop_superseded_pending(responses: Vec<EcuResponse>) -> Vec<EcuResponse> {
-    let is_pending = |r: &EcuResponse| r.data.len() == 3 && r.data[0] == 0x7F && r.data[2] == 0x78;
-    let finals: Vec<_> = responses
-        .iter()
-        .filter(|r| !is_pending(r))
-        .map(|r| r.ecu)
-        .collect();
-    responses
-        .into_iter()
-        .filter(|r| !(is_pending(r) && finals.contains(&r.ecu)))
-        .collect()
 }
 
 #[async_trait]

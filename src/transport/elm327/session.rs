@@ -1,9 +1,11 @@
 //! One command, one answer: writes a command and reads until the prompt, within a deadline.
 
 use std::io::ErrorKind;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
 
 use crate::elm327::framer::{Framer, RawResponse};
@@ -56,6 +58,7 @@ impl<L: AsyncRead + AsyncWrite + Unpin> Session<L> {
         timeout: Duration,
     ) -> Result<RawResponse, TransportError> {
         self.drain_stale().await?;
+        tracing::trace!(command, "sending");
         let mut line = Vec::with_capacity(command.len() + 1);
         line.extend_from_slice(command.as_bytes());
         line.push(b'\r');
@@ -88,22 +91,47 @@ impl<L: AsyncRead + AsyncWrite + Unpin> Session<L> {
                 Ok(Err(e)) => return Err(io_error(e)),
             };
             let mut done = self.framer.push(&self.buf[..n]);
+            // The ELM327 prints something before every prompt (an answer, `OK`, `?`, a
+            // status), so a prompt with nothing before it is a `>` byte in line noise: the
+            // real answer is still to come.
+            done.retain(|r| {
+                let stray = r.text.trim().is_empty();
+                if stray {
+                    self.discarded += r.discarded + 1;
+                }
+                !stray
+            });
             // More than one prompt means answers to earlier, abandoned commands arrived late.
             if let Some(last) = done.pop() {
+                tracing::trace!(answer = %last.text.escape_debug(), "received");
                 self.discarded += done.iter().map(|r| r.text.len()).sum::<usize>() + last.discarded;
                 return Ok(Some(last));
             }
         }
     }
 
+    /// Reads what has already arrived, `None` when nothing has. A zero timeout would do the
+    /// same through the timer wheel, whose millisecond ticks cost up to a millisecond per
+    /// request on a fast link.
+    async fn read_ready(&mut self) -> Option<std::io::Result<usize>> {
+        let mut buf = ReadBuf::new(&mut self.buf[..]);
+        let link = &mut self.link;
+        std::future::poll_fn(|cx| match Pin::new(&mut *link).poll_read(cx, &mut buf) {
+            Poll::Pending => Poll::Ready(None),
+            Poll::Ready(result) => Poll::Ready(Some(result)),
+        })
+        .await
+        .map(|result| result.map(|()| buf.filled().len()))
+    }
+
     /// Discards whatever arrived since the last answer (late answers, noise).
     async fn drain_stale(&mut self) -> Result<(), TransportError> {
         for _ in 0..MAX_STALE_READS {
-            match tokio::time::timeout(Duration::ZERO, self.link.read(&mut self.buf[..])).await {
-                Ok(Ok(0)) => return Err(TransportError::Disconnected),
-                Ok(Ok(n)) => self.discarded += n,
-                Ok(Err(e)) => return Err(io_error(e)),
-                Err(_) => break,
+            match self.read_ready().await {
+                Some(Ok(0)) => return Err(TransportError::Disconnected),
+                Some(Ok(n)) => self.discarded += n,
+                Some(Err(e)) => return Err(io_error(e)),
+                None => break,
             }
         }
         self.discarded += self.framer.pending().len();
@@ -123,6 +151,15 @@ impl<L: AsyncRead + AsyncWrite + Unpin> Session<L> {
             let _ = self.settle(SETTLE_QUIET, ABORT_GRACE).await;
         }
         self.framer.clear();
+    }
+
+    /// Waits until the adapter has been quiet for a moment, discarding what it sends: after an
+    /// answer out of step with the request, so a late answer is not read as the next one's.
+    pub async fn resync(&mut self) -> Result<(), TransportError> {
+        let result = self.settle(SETTLE_QUIET, ABORT_GRACE).await;
+        self.discarded += self.framer.pending().len();
+        self.framer.clear();
+        result
     }
 
     /// Reads and discards until nothing arrived for `quiet`, or `limit` passed.
