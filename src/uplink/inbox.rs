@@ -115,6 +115,7 @@ impl Inbox {
         let request = CommandRequest {
             request_id: parsed.request_id,
             command: parsed.command,
+            authentication: parsed.authentication,
             reply: reply_tx,
         };
         let refuse = |code, message: &str| InboxOutcome {

@@ -73,8 +73,9 @@ pub(crate) enum Client {
 /// TCP connection that already carried CONNECT, and the broker publishes the last will. The
 /// run loop therefore keeps one poll future alive until it completes.
 pub(crate) enum Events {
-    V4(mqtt4::EventLoop),
-    V5(mqtt5::EventLoop),
+    // Boxed: the event loops are large (about 1 KiB) and differ in size; one exists per run.
+    V4(Box<mqtt4::EventLoop>),
+    V5(Box<mqtt5::EventLoop>),
 }
 
 /// Builds the client; nothing connects until the first [`Events::poll`].
@@ -117,7 +118,7 @@ pub(crate) fn new_session(
             let mut network = eventloop.network_options();
             network.set_connection_timeout(timeout_secs);
             eventloop.set_network_options(network);
-            (Client::V4(client), Events::V4(eventloop))
+            (Client::V4(client), Events::V4(Box::new(eventloop)))
         }
         ProtocolVersion::V5 => {
             let mut options = mqtt5::MqttOptions::new(client_id, &config.host, config.port);
@@ -145,7 +146,7 @@ pub(crate) fn new_session(
                 ));
             }
             let (client, eventloop) = mqtt5::AsyncClient::new(options, capacity);
-            (Client::V5(client), Events::V5(eventloop))
+            (Client::V5(client), Events::V5(Box::new(eventloop)))
         }
     };
     Ok(session)
