@@ -34,6 +34,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+echo "== CAN tests on the real kernel stack (qemu guest)"
+tests/guest/run.sh
 echo "== cargo test"
 cargo test --locked --all-targets 2>&1 | tee target/test.log
 # Doc tests are cheap and keep examples honest.

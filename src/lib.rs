@@ -4,13 +4,17 @@
 //! Protocol cores (`elm327`, `obd`, `dtcdb`, `diagnosis`) are pure code over bytes and values;
 //! `transport`, `reader`, `sim` and `cli` are the shells that do I/O.
 
+pub mod agent;
 pub mod cli;
+pub mod config;
 pub mod diagnosis;
 pub mod dtcdb;
 pub mod elm327;
+pub mod isotp;
 pub mod obd;
 pub mod outbox;
 pub mod reader;
 pub mod sim;
+pub mod store;
 pub mod transport;
 pub mod uplink;

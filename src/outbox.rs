@@ -62,6 +62,10 @@ pub trait Outbox: Send {
 
     /// Messages waiting.
     fn len(&mut self) -> Result<usize, OutboxError>;
+
+    fn is_empty(&mut self) -> Result<bool, OutboxError> {
+        Ok(self.len()? == 0)
+    }
 }
 
 /// An in-memory outbox: for tests of the uplink and for running without a database.

@@ -4,13 +4,15 @@ use clap::Args;
 
 use super::error::CliError;
 use crate::obd::protocol::Protocol;
+use crate::sim::{Scenario, SimLatency};
 use crate::transport::Transport;
 use crate::transport::elm327::{Elm327Options, Elm327Transport};
+use crate::transport::sim::SimTransport;
 
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
     /// Adapter: serial device (/dev/ttyUSB0, /dev/rfcomm0) or host:port for WiFi (192.168.0.10:35000).
-    #[arg(long, short, env = "OBD_AGENT_PORT", required_unless_present = "sim")]
+    #[arg(long, short, env = "OBD_AGENT_PORT")]
     pub port: Option<String>,
     /// Serial speed; by default the common rates are tried.
     #[arg(long)]
@@ -42,13 +44,27 @@ fn parse_protocol(text: &str) -> Result<ProtocolChoice, String> {
 
 impl ConnectArgs {
     pub async fn connect(&self) -> Result<Box<dyn Transport>, CliError> {
+        if let Some(name) = &self.sim {
+            let scenario: Scenario = name.parse().map_err(|e: crate::sim::SimError| {
+                CliError::Usage(format!("{e}; known scenarios: {}", scenario_names()))
+            })?;
+            return Ok(Box::new(SimTransport::new(scenario, SimLatency::zero())));
+        }
         let port = self
             .port
             .clone()
-            .ok_or_else(|| CliError::Usage("give --port or --sim".into()))?;
+            .ok_or_else(|| CliError::Usage("no adapter given: pass --port (e.g. /dev/ttyUSB0 or 192.168.0.10:35000) or --sim SCENARIO".into()))?;
         let mut options = Elm327Options::new(port);
         options.baud = self.baud;
         options.protocol = self.protocol.0;
         Ok(Box::new(Elm327Transport::open(options).await?))
     }
+}
+
+pub fn scenario_names() -> String {
+    Scenario::ALL
+        .iter()
+        .map(|s| s.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

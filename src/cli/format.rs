@@ -2,12 +2,13 @@
 
 use crate::obd::pid::{PidReading, Value, ValueKind};
 
-/// A number as a person reads it: no trailing zeros, at most three decimals.
+/// A number as a person reads it: no trailing zeros, at most two decimals (sensor
+/// resolution is coarser than that for nearly every PID).
 pub fn number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         return format!("{value:.0}");
     }
-    let text = format!("{value:.3}");
+    let text = format!("{value:.2}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
@@ -49,7 +50,8 @@ mod tests {
     #[test]
     fn numbers_without_noise() {
         assert_eq!(number(1726.0), "1726");
-        assert_eq!(number(0.455), "0.455");
+        assert_eq!(number(0.455), "0.46");
+        assert_eq!(number(0.1), "0.1");
         assert_eq!(number(14.25), "14.25");
         assert_eq!(number(-40.0), "-40");
         assert_eq!(number(3.0000001), "3");

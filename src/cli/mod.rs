@@ -3,10 +3,14 @@
 mod clear;
 mod connect;
 mod decode;
+mod demo;
 mod error;
+pub mod explain;
 mod format;
 mod live;
 mod scan;
+mod sim;
+mod triage;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -37,6 +41,12 @@ enum Command {
     Live(live::LiveArgs),
     /// Clear trouble codes (asks first), then check they are gone.
     Clear(clear::ClearArgs),
+    /// Explain trouble codes: meaning, system, urgency, next step.
+    Explain(explain::ExplainArgs),
+    /// Run the simulated vehicle behind an emulated ELM327 on a pseudo-terminal or TCP.
+    Sim(sim::SimArgs),
+    /// Read the simulated vehicle through an emulated ELM327, no hardware needed.
+    Demo(demo::DemoArgs),
     /// Decode raw service responses, e.g. `41 0C 1A F8` or `43 01 43 01 96`.
     Decode(decode::DecodeArgs),
 }
@@ -78,6 +88,11 @@ async fn run(command: Command) -> Result<(), CliError> {
             clear::run(&args, &mut stdin.lock(), &mut stdout).await
         }
         Command::Decode(args) => decode::run(&args, &mut stdout),
+        Command::Explain(args) => {
+            explain::run(&args, &mut stdout).map_err(|e| CliError::Usage(e.to_string()))
+        }
+        Command::Sim(args) => sim::run(&args).await,
+        Command::Demo(args) => demo::run(&args, &mut stdout).await,
     };
     let _ = stdout.flush();
     result

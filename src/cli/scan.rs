@@ -25,7 +25,7 @@ pub async fn run(args: &ScanArgs, out: &mut (dyn Write + Send)) -> Result<(), Cl
     let mut progress = |step: &str| eprintln!("{step}...");
     let report = scan(&mut reader, &mut progress).await?;
     let text = if args.json {
-        format::json_line(&report)
+        format::json_line(&super::triage::ScanJson::new(&report))
     } else {
         render(&report)
     };
@@ -63,9 +63,7 @@ fn render(report: &ScanReport) -> String {
         if stored == 1 { "" } else { "s" }
     ));
     lines.push(String::new());
-    for d in &report.dtcs {
-        lines.push(format!("  {} {:?} (ECU {})", d.code, d.kind, d.ecu));
-    }
+    lines.extend(super::triage::render_codes(report));
     for frame in &report.freeze_frames {
         lines.push(String::new());
         let cause = frame

@@ -41,6 +41,13 @@ pub struct ReportedDtc {
     pub ecu: EcuAddress,
 }
 
+/// The codes read, and which ECU answered which read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CodeReadout {
+    pub codes: Vec<ReportedDtc>,
+    pub answered: Vec<(DtcKind, EcuAddress)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EcuFreezeFrame {
     pub ecu: EcuAddress,
@@ -79,14 +86,37 @@ impl VehicleReader<'_> {
 
     /// Reads one kind of code from every ECU.
     pub async fn dtcs(&mut self, kind: DtcKind) -> Result<Vec<ReportedDtc>, ReadError> {
+        Ok(self.dtcs_answered(kind).await?.codes)
+    }
+
+    /// Every code of every kind.
+    pub async fn all_dtcs(&mut self) -> Result<Vec<ReportedDtc>, ReadError> {
+        Ok(self.read_codes().await?.codes)
+    }
+
+    /// Every code of every kind, with which ECUs answered each read: an ECU that answered
+    /// without a code has none, one that stayed silent tells nothing.
+    pub async fn read_codes(&mut self) -> Result<CodeReadout, ReadError> {
+        let mut all = CodeReadout::default();
+        for kind in DtcKind::ALL {
+            let one = self.dtcs_answered(kind).await?;
+            all.codes.extend(one.codes);
+            all.answered.extend(one.answered);
+        }
+        Ok(all)
+    }
+
+    async fn dtcs_answered(&mut self, kind: DtcKind) -> Result<CodeReadout, ReadError> {
         let framing = self.dtc_framing();
-        let answers = self
-            .transport
-            .request(&ObdRequest::new([kind.service()]))
-            .await?;
+        let request = ObdRequest::new([kind.service()]);
+        let answers = self.transport.request(&request).await?;
         let positive = kind.service() + 0x40;
         let mut out = Vec::new();
+        let mut answered = Vec::new();
         for (ecu, messages) in by_ecu(answers) {
+            if messages.iter().any(|m| m.first() == Some(&positive)) {
+                answered.push((kind, ecu));
+            }
             let mut seen = BTreeSet::new();
             for message in messages {
                 if let Some(e) = negative(&message) {
@@ -117,16 +147,10 @@ impl VehicleReader<'_> {
                 }
             }
         }
-        Ok(out)
-    }
-
-    /// Every code of every kind.
-    pub async fn all_dtcs(&mut self) -> Result<Vec<ReportedDtc>, ReadError> {
-        let mut all = Vec::new();
-        for kind in DtcKind::ALL {
-            all.extend(self.dtcs(kind).await?);
-        }
-        Ok(all)
+        Ok(CodeReadout {
+            codes: out,
+            answered,
+        })
     }
 
     /// Freeze frame 0 of every ECU that stored one.

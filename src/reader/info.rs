@@ -54,6 +54,9 @@ impl VehicleReader<'_> {
 
     /// Which service 09 info types each ECU supports (09 00).
     async fn info_supported(&mut self) -> Result<Vec<(EcuAddress, Vec<u8>)>, ReadError> {
+        if let Some(known) = &self.info_supported {
+            return Ok(known.clone());
+        }
         let answers = self
             .transport
             .request(&ObdRequest::new([0x09, 0x00]))
@@ -67,6 +70,7 @@ impl VehicleReader<'_> {
                 }
             }
         }
+        self.info_supported = Some(out.clone());
         Ok(out)
     }
 

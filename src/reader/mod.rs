@@ -19,9 +19,9 @@ use crate::obd::pid::{self, PidReading};
 use crate::obd::service;
 use crate::transport::{EcuAddress, EcuResponse, ObdRequest, Transport, TransportError};
 
-pub use codes::{ClearOutcome, DtcKind, EcuFreezeFrame, ReportedDtc};
+pub use codes::{ClearOutcome, CodeReadout, DtcKind, EcuFreezeFrame, ReportedDtc};
 pub use info::EcuInfo;
-pub use scan::{ScanReport, scan};
+pub use scan::{ScanReport, scan, snapshot};
 
 /// Most PIDs one service 01 request may carry (ISO 15765-4: seven data bytes).
 pub const MAX_PIDS_PER_REQUEST: usize = 6;
@@ -54,6 +54,8 @@ pub struct VehicleReader<'t> {
     supported: BTreeMap<EcuAddress, BTreeSet<u8>>,
     /// Cleared when an ECU or adapter refuses several PIDs in one request.
     multi_pid: bool,
+    /// Service 09 info types each ECU supports (09 00), once asked.
+    info_supported: Option<Vec<(EcuAddress, Vec<u8>)>>,
     /// Things that went wrong but did not stop the read, for the report.
     pub warnings: Vec<String>,
 }
@@ -65,6 +67,7 @@ impl<'t> VehicleReader<'t> {
             transport,
             supported: BTreeMap::new(),
             multi_pid,
+            info_supported: None,
             warnings: Vec::new(),
         }
     }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{EcuFreezeFrame, EcuInfo, EcuReading, ReadError, ReportedDtc, VehicleReader};
+use crate::diagnosis::Snapshot;
 use crate::transport::LinkInfo;
 
 /// PIDs shown in a scan as a snapshot of the vehicle's state.
@@ -72,4 +73,22 @@ pub async fn scan(
         snapshot,
         warnings: reader.warnings.clone(),
     })
+}
+
+/// The values the diagnosis rules consider, from whichever ECU reported them first.
+pub fn snapshot(readings: &[EcuReading]) -> Snapshot {
+    let value = |pid: u8| {
+        readings
+            .iter()
+            .find(|r| r.reading.pid == pid)
+            .and_then(|r| r.reading.number(r.reading.key))
+            .map(|v| v as f32)
+    };
+    Snapshot {
+        engine_load_pct: value(0x04),
+        coolant_c: value(0x05),
+        rpm: value(0x0C),
+        speed_kmh: value(0x0D),
+        battery_v: value(0x42),
+    }
 }

@@ -269,3 +269,21 @@ async fn no_ecu_means_no_vehicle() {
     let mut reader = VehicleReader::new(&mut transport);
     assert!(matches!(reader.discover().await, Err(ReadError::NoEcu)));
 }
+
+#[tokio::test]
+async fn a_read_says_which_ecus_answered_even_without_codes() {
+    let mut transport = two_ecus().on(
+        &[0x03],
+        &[
+            (ENGINE, &[0x43, 0x00]),
+            (GEARBOX, &[0x43, 0x01, 0x07, 0x15]),
+        ],
+    );
+    let mut reader = VehicleReader::new(&mut transport);
+    let readout = reader.read_codes().await.unwrap();
+    assert_eq!(readout.codes.len(), 1);
+    assert_eq!(
+        readout.answered,
+        vec![(DtcKind::Stored, ENGINE), (DtcKind::Stored, GEARBOX)]
+    );
+}

@@ -116,6 +116,10 @@ pub enum TransportError {
     )]
     NoSuchPort { port: String },
     #[error(
+        "{port} is in use by another program (another obd-agent, a scan app, or ModemManager): stop it and try again"
+    )]
+    PortBusy { port: String },
+    #[error(
         "the adapter on {port} does not answer at any common baud rate (tried {tried}): check power and the port, or give --baud"
     )]
     AdapterSilent { port: String, tried: String },

@@ -71,6 +71,13 @@ impl Link {
                     .map_err(|e| {
                         let io: std::io::Error = e.into();
                         match io.kind() {
+                            // serialport reports a port locked by another process (EBUSY) as
+                            // "no device"; its message still says busy.
+                            ErrorKind::NotFound
+                                if io.to_string().to_lowercase().contains("busy") =>
+                            {
+                                TransportError::PortBusy { port: port.clone() }
+                            }
                             ErrorKind::NotFound => {
                                 TransportError::NoSuchPort { port: port.clone() }
                             }

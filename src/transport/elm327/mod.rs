@@ -92,11 +92,14 @@ impl Elm327Transport<Link> {
     async fn find_baud_rate(&mut self) -> Result<(), TransportError> {
         for baud in BAUD_RATES {
             self.session.link_mut().set_baud(baud)?;
-            // A lone CR ends any half-received command; the ATI answer proves the rate.
-            self.session.write_raw(b"\r").await?;
-            self.session.listen(Duration::from_millis(200)).await?;
+            // The first ATI flushes whatever noise earlier rates left in the adapter's input
+            // (answered with `?`); the second proves the rate. Not a bare CR: to an idle
+            // adapter that repeats its last command, which may have been a clear (04).
             self.session.write_raw(b"ATI\r").await?;
-            let answer = self.session.listen(Duration::from_millis(800)).await?;
+            let first = self.session.listen(Duration::from_millis(300)).await?;
+            self.session.write_raw(b"ATI\r").await?;
+            let second = self.session.listen(Duration::from_millis(800)).await?;
+            let answer = first + &second;
             if answer.to_ascii_uppercase().contains("ELM") {
                 debug!(baud, "adapter answered");
                 return Ok(());

@@ -1,0 +1,326 @@
+//! The poller: owns the link to the vehicle, reads codes and live values on schedule, sleeps
+//! when the battery needs it, reconnects when the adapter goes away, and reports everything
+//! as [`VehicleEvent`]s. It never decides what a reading means; the diagnosis stage does.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::jobs::{JobError, VehicleJob};
+use super::power::{PowerGuard, PowerReading, PowerState};
+use crate::config::{BatteryConfig, PollConfig};
+use crate::diagnosis::Snapshot;
+use crate::reader::{
+    CodeReadout, DtcKind, EcuFreezeFrame, EcuReading, ReadError, ReportedDtc, VehicleReader,
+};
+use crate::transport::{EcuAddress, LinkInfo, Transport, TransportError};
+
+/// Longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const ENGINE_SPEED: u8 = 0x0C;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VehicleEvent {
+    Connected {
+        link: LinkInfo,
+        vin: Option<String>,
+    },
+    /// A full read of the trouble codes, with what is needed to judge them.
+    Codes {
+        at: SystemTime,
+        dtcs: Vec<ReportedDtc>,
+        /// Which ECU answered which code read (see `CodeReadout`).
+        answered: Vec<(DtcKind, EcuAddress)>,
+        mil: bool,
+        freeze_frames: Vec<EcuFreezeFrame>,
+        live: Snapshot,
+    },
+    Samples {
+        at: SystemTime,
+        readings: Vec<EcuReading>,
+    },
+    Power {
+        state: PowerState,
+        voltage: Option<f32>,
+    },
+    LinkLost {
+        reason: String,
+    },
+}
+
+/// Opens the link to the vehicle; called again after every loss.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    async fn connect(&self) -> Result<Box<dyn Transport>, TransportError>;
+}
+
+pub struct Poller<C> {
+    pub connector: C,
+    pub poll: PollConfig,
+    pub battery: BatteryConfig,
+    pub events: mpsc::Sender<VehicleEvent>,
+    /// One-off reads for the hotline, run between scheduled reads.
+    pub jobs: mpsc::Receiver<VehicleJob>,
+}
+
+/// Why one connected session ended.
+enum SessionEnd {
+    Shutdown,
+    Lost(String),
+}
+
+fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
+    *shutdown.borrow()
+}
+
+impl<C: Connector> Poller<C> {
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = FIRST_BACKOFF;
+        let mut guard = PowerGuard::new(self.battery.sleep_below, self.battery.wake_above);
+        while !stopping(&shutdown) {
+            let connected = loop {
+                tokio::select! {
+                    r = self.connector.connect() => break r,
+                    Some(job) = self.jobs.recv() => job.refuse(JobError::NotConnected),
+                    _ = shutdown.changed() => return,
+                }
+            };
+            let mut transport = match connected {
+                Ok(t) => t,
+                Err(e) => {
+                    self.emit(VehicleEvent::LinkLost {
+                        reason: e.to_string(),
+                    })
+                    .await;
+                    warn!(error = %e, retry_in = ?backoff, "cannot reach the adapter");
+                    if self.idle(backoff, &mut shutdown).await {
+                        break;
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            };
+            backoff = FIRST_BACKOFF;
+            match self
+                .session(transport.as_mut(), &mut guard, &mut shutdown)
+                .await
+            {
+                SessionEnd::Shutdown => break,
+                SessionEnd::Lost(reason) => {
+                    warn!(%reason, "lost the vehicle link; reconnecting");
+                    self.emit(VehicleEvent::LinkLost { reason }).await;
+                    if self.idle(FIRST_BACKOFF, &mut shutdown).await {
+                        break;
+                    }
+                }
+            }
+        }
+        info!("poller stopped");
+    }
+
+    /// Waits out a backoff without a link, refusing jobs meanwhile; returns whether to stop.
+    async fn idle(&mut self, wait: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let until = Instant::now() + wait;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return stopping(shutdown),
+                Some(job) = self.jobs.recv() => job.refuse(JobError::NotConnected),
+                _ = shutdown.changed() => return true,
+            }
+        }
+    }
+
+    async fn emit(&self, event: VehicleEvent) {
+        // A full channel means the diagnosis stage is behind; waiting is the right back
+        // pressure (the vehicle is not going anywhere). A closed one means shutdown.
+        let _ = self.events.send(event).await;
+    }
+
+    async fn session(
+        &mut self,
+        transport: &mut dyn Transport,
+        guard: &mut PowerGuard,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> SessionEnd {
+        let link = transport.link();
+        let mut reader = VehicleReader::new(transport);
+        let vin = match reader.discover().await {
+            Ok(_) => reader.vin().await.ok().flatten(),
+            Err(e) => return lost_or_parked(e),
+        };
+        self.emit(VehicleEvent::Connected { link, vin }).await;
+        let mut next_codes = Instant::now();
+        let mut next_samples = Instant::now();
+        loop {
+            let due = next_codes.min(next_samples);
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => {}
+                Some(job) = self.jobs.recv() => {
+                    if let Some(e) = job.run(&mut reader).await {
+                        return lost_or_parked(e);
+                    }
+                    continue;
+                }
+                _ = shutdown.changed() => return SessionEnd::Shutdown,
+            }
+            if stopping(shutdown) {
+                return SessionEnd::Shutdown;
+            }
+            let now = Instant::now();
+            if now >= next_samples {
+                next_samples = now + self.poll.pid_interval;
+                let mut pids = self.poll.pids.clone();
+                if !pids.contains(&ENGINE_SPEED) {
+                    pids.push(ENGINE_SPEED);
+                }
+                let readings = match reader.read_pids(&pids).await {
+                    Ok(r) => r,
+                    Err(e) => match lost_or_parked(e) {
+                        SessionEnd::Lost(reason) => return SessionEnd::Lost(reason),
+                        SessionEnd::Shutdown => Vec::new(),
+                    },
+                };
+                let voltage = reader.transport().battery_voltage().await.unwrap_or(None);
+                let engine_running = readings
+                    .iter()
+                    .find(|r| r.reading.pid == ENGINE_SPEED)
+                    .and_then(|r| r.reading.number("rpm"))
+                    .map(|rpm| rpm > 0.0);
+                if guard.observe(PowerReading {
+                    voltage,
+                    engine_running,
+                }) == PowerState::Sleeping
+                {
+                    self.emit(VehicleEvent::Power {
+                        state: PowerState::Sleeping,
+                        voltage,
+                    })
+                    .await;
+                    match self.sleep(&mut reader, guard, shutdown).await {
+                        Some(end) => return end,
+                        None => {
+                            next_codes = Instant::now();
+                            continue;
+                        }
+                    }
+                }
+                if !readings.is_empty() {
+                    self.emit(VehicleEvent::Samples {
+                        at: SystemTime::now(),
+                        readings,
+                    })
+                    .await;
+                }
+            }
+            if now >= next_codes {
+                next_codes = now + self.poll.dtc_interval;
+                match self.read_codes(&mut reader).await {
+                    Ok(event) => self.emit(event).await,
+                    Err(e) => {
+                        if let SessionEnd::Lost(reason) = lost_or_parked(e) {
+                            return SessionEnd::Lost(reason);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stays off the vehicle bus, checking only the adapter's voltage, until the engine runs.
+    /// Returns `None` when awake again.
+    async fn sleep(
+        &mut self,
+        reader: &mut VehicleReader<'_>,
+        guard: &mut PowerGuard,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Option<SessionEnd> {
+        info!("battery low with the engine off: pausing polling");
+        loop {
+            let until = Instant::now() + self.battery.check_interval;
+            // A hotline request is served even now: one read is brief; polling stays off.
+            let stop = loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break stopping(shutdown),
+                    Some(job) = self.jobs.recv() => {
+                        if let Some(e) = job.run(reader).await {
+                            return Some(lost_or_parked(e));
+                        }
+                    }
+                    _ = shutdown.changed() => break true,
+                }
+            };
+            if stop {
+                return Some(SessionEnd::Shutdown);
+            }
+            let voltage = match reader.transport().battery_voltage().await {
+                Ok(v) => v,
+                Err(e) if e.needs_reconnect() => return Some(SessionEnd::Lost(e.to_string())),
+                Err(_) => None,
+            };
+            let reading = PowerReading {
+                voltage,
+                engine_running: None,
+            };
+            if guard.observe(reading) == PowerState::Active {
+                info!(?voltage, "engine running again: resuming polling");
+                self.emit(VehicleEvent::Power {
+                    state: PowerState::Active,
+                    voltage,
+                })
+                .await;
+                return None;
+            }
+        }
+    }
+
+    async fn read_codes(&self, reader: &mut VehicleReader<'_>) -> Result<VehicleEvent, ReadError> {
+        let CodeReadout {
+            codes: dtcs,
+            answered,
+        } = reader.read_codes().await?;
+        let infos = reader.ecu_info().await?;
+        let mil = infos
+            .iter()
+            .any(|i| i.monitor.as_ref().is_some_and(|m| m.mil));
+        let freeze_frames = if dtcs.is_empty() {
+            Vec::new()
+        } else {
+            reader.freeze_frames().await?
+        };
+        let live_readings = reader.read_pids(&[0x04, 0x05, 0x0C, 0x0D, 0x42]).await?;
+        let mut live = crate::reader::snapshot(&live_readings);
+        if live.battery_v.is_none() {
+            live.battery_v = reader.transport().battery_voltage().await.unwrap_or(None);
+        }
+        Ok(VehicleEvent::Codes {
+            at: SystemTime::now(),
+            dtcs,
+            answered,
+            mil,
+            freeze_frames,
+            live,
+        })
+    }
+}
+
+/// A link failure ends the session; a vehicle that simply does not answer (ignition off)
+/// does not.
+fn lost_or_parked(error: ReadError) -> SessionEnd {
+    match error {
+        ReadError::Transport(e) if e.needs_reconnect() => SessionEnd::Lost(e.to_string()),
+        ReadError::Transport(TransportError::NoVehicle { .. }) | ReadError::NoEcu => {
+            SessionEnd::Shutdown
+        }
+        other => {
+            warn!(error = %other, "read failed; trying again next round");
+            SessionEnd::Shutdown
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,271 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tokio::sync::Mutex;
+
+use super::*;
+use crate::obd::dtc::Dtc;
+use crate::sim::{Scenario, SimLatency};
+use crate::transport::sim::SimTransport;
+use crate::transport::{EcuResponse, ObdRequest};
+
+/// The simulator behind a shared handle, so a test can start or stop the engine while the
+/// poller owns the link.
+#[derive(Clone)]
+struct Shared(Arc<Mutex<SimTransport>>);
+
+#[async_trait]
+impl Transport for Shared {
+    async fn request(&mut self, request: &ObdRequest) -> Result<Vec<EcuResponse>, TransportError> {
+        self.0.lock().await.request(request).await
+    }
+    fn link(&self) -> LinkInfo {
+        LinkInfo {
+            adapter: "shared sim".into(),
+            port: "-".into(),
+            protocol: Some(crate::obd::protocol::Protocol::Can11_500),
+        }
+    }
+    fn supports_multi_pid(&self) -> bool {
+        true
+    }
+    async fn battery_voltage(&mut self) -> Result<Option<f32>, TransportError> {
+        self.0.lock().await.battery_voltage().await
+    }
+}
+
+/// Fails `failures` times, then hands out the shared simulator.
+struct SimConnector {
+    sim: Shared,
+    failures: AtomicU32,
+    attempts: AtomicU32,
+}
+
+#[async_trait]
+impl Connector for SimConnector {
+    async fn connect(&self) -> Result<Box<dyn Transport>, TransportError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        if self.failures.load(Ordering::SeqCst) > 0 {
+            self.failures.fetch_sub(1, Ordering::SeqCst);
+            return Err(TransportError::Disconnected);
+        }
+        Ok(Box::new(self.sim.clone()))
+    }
+}
+
+/// Handles a test keeps: the connector, the simulator, the poller to run, its events, and
+/// the job queue.
+type Setup = (
+    Arc<SimConnector>,
+    Shared,
+    Poller<Arc<SimConnector>>,
+    mpsc::Receiver<VehicleEvent>,
+    mpsc::Sender<VehicleJob>,
+);
+
+fn setup(scenario: Scenario, failures: u32, sleep_below: f32) -> Setup {
+    let sim = Shared(Arc::new(Mutex::new(SimTransport::new(
+        scenario,
+        SimLatency::zero(),
+    ))));
+    let connector = Arc::new(SimConnector {
+        sim: sim.clone(),
+        failures: AtomicU32::new(failures),
+        attempts: AtomicU32::new(0),
+    });
+    let (tx, rx) = mpsc::channel(64);
+    let (jobs_tx, jobs) = mpsc::channel(4);
+    let poller = Poller {
+        connector: connector.clone(),
+        poll: PollConfig {
+            dtc_interval: Duration::from_secs(60),
+            pid_interval: Duration::from_secs(10),
+            pids: vec![0x0C, 0x0D, 0x05],
+            telemetry_interval: Duration::from_secs(60),
+        },
+        battery: BatteryConfig {
+            sleep_below,
+            wake_above: 13.2,
+            check_interval: Duration::from_secs(30),
+        },
+        events: tx,
+        jobs,
+    };
+    (connector, sim, poller, rx, jobs_tx)
+}
+
+#[async_trait]
+impl<T: Connector> Connector for Arc<T> {
+    async fn connect(&self) -> Result<Box<dyn Transport>, TransportError> {
+        self.as_ref().connect().await
+    }
+}
+
+async fn next(rx: &mut mpsc::Receiver<VehicleEvent>) -> VehicleEvent {
+    tokio::time::timeout(Duration::from_secs(3600), rx.recv())
+        .await
+        .expect("an event in time")
+        .expect("open")
+}
+
+#[tokio::test(start_paused = true)]
+async fn reports_the_vehicle_then_samples_then_codes() {
+    let (_, _, poller, mut rx, _jobs) = setup(Scenario::Misfire, 0, 11.0);
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(poller.run(shutdown));
+    match next(&mut rx).await {
+        VehicleEvent::Connected { vin, .. } => {
+            assert_eq!(vin.as_deref(), Some("1D4GP00R55B123456"))
+        }
+        other => panic!("expected Connected, got {other:?}"),
+    }
+    assert!(matches!(next(&mut rx).await, VehicleEvent::Samples { .. }));
+    match next(&mut rx).await {
+        VehicleEvent::Codes {
+            dtcs,
+            mil,
+            freeze_frames,
+            ..
+        } => {
+            let codes: Vec<Dtc> = dtcs.iter().map(|d| d.code).collect();
+            assert!(
+                codes.contains(&"P0300".parse().unwrap())
+                    && codes.contains(&"P0301".parse().unwrap())
+            );
+            assert!(mil);
+            assert_eq!(freeze_frames.len(), 1);
+        }
+        other => panic!("expected Codes, got {other:?}"),
+    }
+    // The next samples come one pid_interval later, not at once.
+    let before = Instant::now();
+    assert!(matches!(next(&mut rx).await, VehicleEvent::Samples { .. }));
+    assert!(Instant::now() - before >= Duration::from_secs(10));
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops promptly")
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn sleeps_with_the_engine_off_and_wakes_when_it_runs() {
+    // The simulated parked car sits at 12.4 V: below a 12.5 V threshold.
+    let (_, sim, poller, mut rx, _jobs) = setup(Scenario::Healthy, 0, 12.5);
+    sim.0.lock().await.vehicle_mut().set_engine_running(false);
+    let (_stop, shutdown) = watch::channel(false);
+    tokio::spawn(poller.run(shutdown));
+    let mut samples_before_sleep = 0;
+    loop {
+        match next(&mut rx).await {
+            VehicleEvent::Power {
+                state: PowerState::Sleeping,
+                voltage,
+            } => {
+                assert_eq!(voltage, Some(12.4));
+                break;
+            }
+            VehicleEvent::Samples { .. } => samples_before_sleep += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        samples_before_sleep, 2,
+        "the third low reading confirms sleep"
+    );
+    // Asleep: nothing is read for a long time.
+    let quiet = tokio::time::timeout(Duration::from_secs(600), rx.recv()).await;
+    assert!(quiet.is_err(), "no polling while asleep: {quiet:?}");
+    sim.0.lock().await.vehicle_mut().set_engine_running(true);
+    match next(&mut rx).await {
+        VehicleEvent::Power {
+            state: PowerState::Active,
+            voltage,
+        } => assert!(voltage.unwrap() > 13.2),
+        other => panic!("expected wake-up, got {other:?}"),
+    }
+    assert!(matches!(next(&mut rx).await, VehicleEvent::Samples { .. }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconnects_with_backoff_after_failures() {
+    let (connector, _, poller, mut rx, _jobs) = setup(Scenario::Healthy, 3, 11.0);
+    let (_stop, shutdown) = watch::channel(false);
+    let start = Instant::now();
+    tokio::spawn(poller.run(shutdown));
+    for _ in 0..3 {
+        assert!(matches!(next(&mut rx).await, VehicleEvent::LinkLost { .. }));
+    }
+    assert!(matches!(
+        next(&mut rx).await,
+        VehicleEvent::Connected { .. }
+    ));
+    assert_eq!(connector.attempts.load(Ordering::SeqCst), 4);
+    // 1 s + 2 s + 4 s of backoff before the fourth attempt.
+    assert!(Instant::now() - start >= Duration::from_secs(7));
+}
+
+async fn ask<T>(
+    jobs: &mpsc::Sender<VehicleJob>,
+    job: impl FnOnce(super::super::jobs::Reply<T>) -> VehicleJob,
+) -> Result<T, JobError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    jobs.send(job(reply)).await.expect("poller running");
+    tokio::time::timeout(Duration::from_secs(60), answer)
+        .await
+        .expect("answered in time")
+        .expect("replied")
+}
+
+#[tokio::test(start_paused = true)]
+async fn hotline_jobs_are_served_between_polls() {
+    let (_, _, poller, mut rx, jobs) = setup(Scenario::Misfire, 0, 11.0);
+    let (_stop, shutdown) = watch::channel(false);
+    tokio::spawn(poller.run(shutdown));
+    assert!(matches!(
+        next(&mut rx).await,
+        VehicleEvent::Connected { .. }
+    ));
+    let vin = ask(&jobs, VehicleJob::Vin).await.unwrap();
+    assert_eq!(vin.as_deref(), Some("1D4GP00R55B123456"));
+    let live = ask(&jobs, |reply| VehicleJob::Live {
+        pids: vec![0x0C],
+        reply,
+    })
+    .await
+    .unwrap();
+    assert_eq!(live.len(), 1);
+    let report = ask(&jobs, VehicleJob::Scan).await.unwrap();
+    assert!(report.mil);
+}
+
+#[tokio::test(start_paused = true)]
+async fn clear_is_refused_while_the_engine_runs_and_done_when_stopped() {
+    let (_, sim, poller, mut rx, jobs) = setup(Scenario::Misfire, 0, 11.0);
+    let (_stop, shutdown) = watch::channel(false);
+    tokio::spawn(poller.run(shutdown));
+    assert!(matches!(
+        next(&mut rx).await,
+        VehicleEvent::Connected { .. }
+    ));
+    let refused = ask(&jobs, VehicleJob::Clear).await.unwrap_err();
+    assert!(
+        matches!(refused, JobError::VehicleNotStationary { .. }),
+        "{refused:?}"
+    );
+    sim.0.lock().await.vehicle_mut().set_engine_running(false);
+    let outcome = ask(&jobs, VehicleJob::Clear).await.unwrap();
+    assert!(!outcome.cleared_by.is_empty());
+    assert_eq!(outcome.not_cleared().count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn jobs_without_a_link_are_refused_not_left_hanging() {
+    let (_, _, poller, _rx, jobs) = setup(Scenario::Healthy, 1000, 11.0);
+    let (_stop, shutdown) = watch::channel(false);
+    tokio::spawn(poller.run(shutdown));
+    assert_eq!(
+        ask(&jobs, VehicleJob::Vin).await.unwrap_err(),
+        JobError::NotConnected
+    );
+}

@@ -1,0 +1,225 @@
+//! Live engine values as pure functions of simulated time.
+//!
+//! Everything is closed-form in `t` (no integration state), so asking for the same instant
+//! twice gives the same answer, a freeze frame can be re-evaluated at the moment it was
+//! stored, and tests can name exact values.
+
+use std::time::Duration;
+
+/// The seconds before the car pulls away, then one drive cycle repeats: 20 s accelerating to
+/// 80 km/h, 40 s cruising, 20 s braking, 10 s standing.
+const PULL_AWAY_S: f64 = 20.0;
+const CYCLE_S: f64 = 90.0;
+const CRUISE_KMH: f64 = 80.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveModel {
+    pub engine_running: bool,
+    /// Whether the car follows the drive cycle or stays parked at idle.
+    pub driving: bool,
+    pub idle_rpm: f64,
+    /// Peak deviation of idle rpm; a misfiring engine idles roughly.
+    pub rpm_jitter: f64,
+    pub ambient_c: f64,
+    /// Coolant approaches this temperature from ambient with time constant `warmup_s`.
+    pub coolant_target_c: f64,
+    pub warmup_s: f64,
+    /// Hybrid battery remaining life (PID 5B), when the car has one.
+    pub hybrid_battery_pct: Option<f64>,
+    pub seed: u32,
+}
+
+impl Default for LiveModel {
+    fn default() -> Self {
+        LiveModel {
+            engine_running: true,
+            driving: true,
+            idle_rpm: 750.0,
+            rpm_jitter: 8.0,
+            ambient_c: 20.0,
+            coolant_target_c: 90.0,
+            warmup_s: 180.0,
+            hybrid_battery_pct: None,
+            seed: 1,
+        }
+    }
+}
+
+/// A deterministic value in [-1, 1] that changes every 100 ms: enough to look alive on a
+/// dashboard while staying reproducible.
+pub fn jitter(seed: u32, t: Duration) -> f64 {
+    let step = (t.as_millis() / 100) as u64;
+    let mut x = step ^ (u64::from(seed) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x % 2001) as f64 / 1000.0 - 1.0
+}
+
+impl LiveModel {
+    fn secs(t: Duration) -> f64 {
+        t.as_secs_f64()
+    }
+
+    pub fn speed_kmh(&self, t: Duration) -> f64 {
+        let s = Self::secs(t) - PULL_AWAY_S;
+        if !self.engine_running || !self.driving || s < 0.0 {
+            return 0.0;
+        }
+        let p = s % CYCLE_S;
+        match p {
+            p if p < 20.0 => p * CRUISE_KMH / 20.0,
+            p if p < 60.0 => CRUISE_KMH,
+            p if p < 80.0 => CRUISE_KMH - (p - 60.0) * CRUISE_KMH / 20.0,
+            _ => 0.0,
+        }
+    }
+
+    /// Distance driven since the engine started, the exact integral of `speed_kmh`.
+    pub fn distance_km(&self, t: Duration) -> f64 {
+        let s = Self::secs(t) - PULL_AWAY_S;
+        if !self.engine_running || !self.driving || s <= 0.0 {
+            return 0.0;
+        }
+        let v = CRUISE_KMH / 3600.0; // km per second at cruise
+        let ramp = |secs: f64| v * secs * secs / 40.0; // area under 0..secs of the 20 s ramp
+        let per_cycle = ramp(20.0) + v * 40.0 + ramp(20.0);
+        let cycles = (s / CYCLE_S).floor();
+        let p = s - cycles * CYCLE_S;
+        let partial = match p {
+            p if p < 20.0 => ramp(p),
+            p if p < 60.0 => ramp(20.0) + v * (p - 20.0),
+            p if p < 80.0 => ramp(20.0) + v * 40.0 + (ramp(20.0) - ramp(80.0 - p)),
+            _ => per_cycle,
+        };
+        cycles * per_cycle + partial
+    }
+
+    pub fn rpm(&self, t: Duration) -> f64 {
+        if !self.engine_running {
+            return 0.0;
+        }
+        let speed = self.speed_kmh(t);
+        let base = if speed < 1.0 {
+            self.idle_rpm
+        } else {
+            // One gear change at 40 km/h keeps rpm in a plausible band.
+            let gear_ratio = if speed < 40.0 { 45.0 } else { 28.0 };
+            (900.0 + speed * gear_ratio).min(3200.0)
+        };
+        base + self.rpm_jitter * jitter(self.seed, t)
+    }
+
+    pub fn coolant_c(&self, t: Duration) -> f64 {
+        if !self.engine_running {
+            return self.ambient_c;
+        }
+        let rise = self.coolant_target_c - self.ambient_c;
+        self.coolant_target_c - rise * (-Self::secs(t) / self.warmup_s).exp()
+    }
+
+    pub fn warm(&self, t: Duration) -> bool {
+        self.coolant_c(t) >= 70.0
+    }
+
+    pub fn load_pct(&self, t: Duration) -> f64 {
+        if !self.engine_running {
+            return 0.0;
+        }
+        18.0 + self.speed_kmh(t) * 0.45 + 2.0 * jitter(self.seed ^ 7, t)
+    }
+
+    pub fn throttle_pct(&self, t: Duration) -> f64 {
+        if !self.engine_running {
+            return 0.0;
+        }
+        14.0 + self.speed_kmh(t) * 0.25
+    }
+
+    pub fn maf_gs(&self, t: Duration) -> f64 {
+        if !self.engine_running {
+            return 0.0;
+        }
+        self.rpm(t) / 1000.0 * self.load_pct(t) * 0.12
+    }
+
+    pub fn map_kpa(&self, t: Duration) -> f64 {
+        if !self.engine_running {
+            return 101.0;
+        }
+        30.0 + self.load_pct(t) * 0.6
+    }
+
+    pub fn intake_c(&self, t: Duration) -> f64 {
+        self.ambient_c + (self.coolant_c(t) - self.ambient_c) * 0.2
+    }
+
+    pub fn timing_deg(&self, t: Duration) -> f64 {
+        if !self.engine_running {
+            return 0.0;
+        }
+        8.0 + self.speed_kmh(t) * 0.1
+    }
+
+    pub fn short_trim_pct(&self, t: Duration) -> f64 {
+        1.5 * jitter(self.seed ^ 3, t)
+    }
+
+    pub fn fuel_level_pct(&self, t: Duration) -> f64 {
+        (62.0 - self.distance_km(t) * 0.05).max(0.0)
+    }
+
+    /// The alternator lifts the system to ~14 V while running; a resting battery sits lower.
+    pub fn battery_v(&self, t: Duration) -> f64 {
+        if self.engine_running {
+            14.1 + 0.05 * jitter(self.seed ^ 11, t)
+        } else {
+            12.4
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn the_same_instant_gives_the_same_values() {
+        let m = LiveModel::default();
+        for s in [0.0, 12.3, 400.0] {
+            assert_eq!(m.rpm(at(s)), m.rpm(at(s)));
+            assert_eq!(jitter(5, at(s)), jitter(5, at(s)));
+        }
+        let j: Vec<f64> = (0..50).map(|i| jitter(1, at(f64::from(i) * 0.1))).collect();
+        assert!(j.iter().all(|v| (-1.0..=1.0).contains(v)));
+        assert!(j.iter().any(|v| *v != j[0]), "idle must move a little");
+    }
+
+    #[test]
+    fn distance_is_the_integral_of_speed() {
+        let m = LiveModel::default();
+        let mut integral = 0.0;
+        let dt = 0.01;
+        for i in 0..40_000 {
+            integral += m.speed_kmh(at(f64::from(i) * dt + dt / 2.0)) / 3600.0 * dt;
+        }
+        assert!((integral - m.distance_km(at(400.0))).abs() < 1e-3);
+    }
+
+    #[test]
+    fn coolant_warms_towards_its_target() {
+        let m = LiveModel::default();
+        assert!((m.coolant_c(Duration::ZERO) - 20.0).abs() < 1e-9);
+        assert!(m.coolant_c(at(1800.0)) > 89.0);
+        let off = LiveModel {
+            engine_running: false,
+            ..LiveModel::default()
+        };
+        assert_eq!(off.rpm(at(60.0)), 0.0);
+        assert!(off.battery_v(at(1.0)) < 12.6);
+    }
+}

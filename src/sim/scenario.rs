@@ -1,0 +1,281 @@
+//! Named, deterministic vehicles for tests, benchmarks and the demo.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::obd::dtc::Dtc;
+use crate::obd::protocol::Protocol;
+
+use super::SimError;
+use super::live::LiveModel;
+use super::service::store_fault;
+use super::vehicle::{EcuInfo, EcuRole, Monitors, SimEcu, SimVehicle, SinceClear};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Scenario {
+    /// Petrol car, no codes, every monitor complete.
+    #[default]
+    Healthy,
+    /// P0300 + P0301 stored, MIL on, rough idle, freeze frame.
+    Misfire,
+    /// P0217, coolant climbing to ~118 degC.
+    Overheating,
+    /// An ABS module (7EB) holding C0035 next to a healthy engine.
+    AbsFault,
+    /// P0A80 on the hybrid ECU (7EA), hybrid battery life (PID 5B) low.
+    HybridBattery,
+    /// Engine and transmission both with codes; the engine's list spans several CAN frames.
+    MultiEcu,
+    /// ISO 9141-2 car with four codes (two legacy messages).
+    LegacyIso9141,
+    /// ISO 14230-4 KWP2000 (fast init) car.
+    LegacyKwp,
+    /// SAE J1850 VPW car (checksums are CRCs there).
+    LegacyJ1850,
+    /// The healthy car on 29-bit CAN identifiers.
+    Can29,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 10] = [
+        Scenario::Healthy,
+        Scenario::Misfire,
+        Scenario::Overheating,
+        Scenario::AbsFault,
+        Scenario::HybridBattery,
+        Scenario::MultiEcu,
+        Scenario::LegacyIso9141,
+        Scenario::LegacyKwp,
+        Scenario::LegacyJ1850,
+        Scenario::Can29,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Healthy => "healthy",
+            Scenario::Misfire => "misfire",
+            Scenario::Overheating => "overheating",
+            Scenario::AbsFault => "abs-fault",
+            Scenario::HybridBattery => "hybrid-battery",
+            Scenario::MultiEcu => "multi-ecu",
+            Scenario::LegacyIso9141 => "legacy-iso9141",
+            Scenario::LegacyKwp => "legacy-kwp",
+            Scenario::LegacyJ1850 => "legacy-j1850",
+            Scenario::Can29 => "can29",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Scenario::Healthy => "petrol car, no codes, all monitors complete (CAN 11/500)",
+            Scenario::Misfire => "P0300 + P0301 stored, MIL on, rough idle, freeze frame",
+            Scenario::Overheating => "P0217 stored, coolant rising to ~118 degC",
+            Scenario::AbsFault => "ABS module 7EB with C0035 next to a healthy engine",
+            Scenario::HybridBattery => "P0A80 on hybrid ECU 7EA, hybrid battery life low",
+            Scenario::MultiEcu => "engine 7E8 (4 stored, P0420 pending) + transmission 7E9 (P0715)",
+            Scenario::LegacyIso9141 => "ISO 9141-2 car with four stored codes",
+            Scenario::LegacyKwp => "ISO 14230-4 KWP fast-init car with P0128",
+            Scenario::LegacyJ1850 => "SAE J1850 VPW car with P0442",
+            Scenario::Can29 => "healthy car on 29-bit CAN (18DAF110)",
+        }
+    }
+
+    /// The bus the car speaks.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Scenario::LegacyIso9141 => Protocol::Iso9141,
+            Scenario::LegacyKwp => Protocol::KwpFast,
+            Scenario::LegacyJ1850 => Protocol::J1850Vpw,
+            Scenario::Can29 => Protocol::Can29_500,
+            _ => Protocol::Can11_500,
+        }
+    }
+
+    pub fn build(self) -> SimVehicle {
+        build(self)
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = SimError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
+        Scenario::ALL
+            .into_iter()
+            .find(|sc| sc.name() == wanted)
+            .ok_or_else(|| SimError::UnknownScenario {
+                name: s.to_string(),
+                known: Scenario::ALL.map(Scenario::name).join(", "),
+            })
+    }
+}
+
+fn dtcs(codes: &[&str]) -> Vec<Dtc> {
+    codes.iter().filter_map(|c| c.parse().ok()).collect()
+}
+
+const ENGINE_PIDS: [u8; 26] = [
+    0x01, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x11, 0x1C, 0x1F, 0x21,
+    0x2F, 0x30, 0x31, 0x33, 0x41, 0x42, 0x46, 0x4D, 0x4E, 0x51,
+];
+const FREEZE_PIDS: [u8; 12] = [
+    0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x11,
+];
+/// The VIN of the ELM327 datasheet's own 09 02 example, so its printout can be checked
+/// byte for byte.
+pub const DATASHEET_VIN: &str = "1D4GP00R55B123456";
+
+fn history() -> SinceClear {
+    SinceClear {
+        cleared_at: None,
+        base_km: 1532.0,
+        base_minutes: 4300.0,
+        base_warmups: 40.0,
+        mil_km: 0.0,
+        mil_minutes: 0.0,
+    }
+}
+
+fn engine(vin: &str) -> SimEcu {
+    let mut ecu = SimEcu::new(EcuRole::Engine, 0, 0x10);
+    ecu.pids = ENGINE_PIDS.to_vec();
+    ecu.freeze_pids = FREEZE_PIDS.to_vec();
+    ecu.monitors = Monitors::petrol_complete();
+    ecu.since_clear = history();
+    ecu.info = EcuInfo {
+        vin: Some(vin.to_string()),
+        calids: vec!["SIMCAL-ENG-0001".into()],
+        cvns: vec![0x1A2B_3C4D],
+        name: "ECM-EngineControl".into(),
+    };
+    ecu
+}
+
+fn module(role: EcuRole, can_index: u8, source: u8, pids: &[u8], name: &str) -> SimEcu {
+    let mut ecu = SimEcu::new(role, can_index, source);
+    ecu.pids = pids.to_vec();
+    ecu.monitors = Monitors {
+        continuous_supported: 0b100,
+        ..Monitors::default()
+    };
+    ecu.since_clear = history();
+    ecu.info = EcuInfo {
+        vin: None,
+        calids: vec![format!("SIMCAL-{source:02X}-0001")],
+        cvns: vec![0x5EED_0000 | u32::from(source)],
+        name: name.into(),
+    };
+    ecu
+}
+
+fn with_mil_history(ecu: &mut SimEcu) {
+    ecu.since_clear.mil_km = 87.0;
+    ecu.since_clear.mil_minutes = 95.0;
+}
+
+fn build(scenario: Scenario) -> SimVehicle {
+    let protocol = scenario.protocol();
+    let mut live = LiveModel::default();
+    let mut eng = engine(DATASHEET_VIN);
+    let mut extra = Vec::new();
+    match scenario {
+        Scenario::Healthy | Scenario::Can29 => {}
+        Scenario::Misfire => {
+            live.driving = false;
+            live.idle_rpm = 690.0;
+            live.rpm_jitter = 60.0;
+            live.seed = 0x301;
+            store_fault(
+                &mut eng,
+                &dtcs(&["P0300", "P0301"]),
+                Duration::from_secs(600),
+            );
+            eng.pending = dtcs(&["P0301"]);
+            eng.monitors.incomplete = 0b0000_0001;
+            with_mil_history(&mut eng);
+        }
+        Scenario::Overheating => {
+            live.driving = false;
+            live.coolant_target_c = 118.5;
+            live.warmup_s = 300.0;
+            live.seed = 0x217;
+            store_fault(&mut eng, &dtcs(&["P0217"]), Duration::from_secs(900));
+            with_mil_history(&mut eng);
+        }
+        Scenario::AbsFault => {
+            let mut abs = module(EcuRole::Abs, 3, 0x28, &[0x0D], "ABS-BrakeControl");
+            abs.stored = dtcs(&["C0035"]);
+            abs.permanent = dtcs(&["C0035"]);
+            extra.push(abs);
+        }
+        Scenario::HybridBattery => {
+            live.hybrid_battery_pct = Some(22.0);
+            let pids = [0x01, 0x1C, 0x42, 0x51, 0x5B];
+            let mut hv = module(EcuRole::Hybrid, 2, 0x1A, &pids, "HPCM-HybridControl");
+            hv.freeze_pids = vec![0x02, 0x5B];
+            store_fault(&mut hv, &dtcs(&["P0A80"]), Duration::from_secs(300));
+            hv.permanent = dtcs(&["P0A80"]);
+            with_mil_history(&mut hv);
+            extra.push(hv);
+        }
+        Scenario::MultiEcu => {
+            let codes = dtcs(&["P0171", "P0174", "P0300", "P0302"]);
+            store_fault(&mut eng, &codes, Duration::from_secs(450));
+            eng.pending = dtcs(&["P0420"]);
+            eng.permanent = dtcs(&["P0300"]);
+            with_mil_history(&mut eng);
+            let pids = [0x01, 0x0D, 0x1C];
+            let mut tcm = module(EcuRole::Transmission, 1, 0x18, &pids, "TCM-TransmissionCtl");
+            tcm.freeze_pids = vec![0x02, 0x0D];
+            store_fault(&mut tcm, &dtcs(&["P0715"]), Duration::from_secs(450));
+            extra.push(tcm);
+        }
+        Scenario::LegacyIso9141 => {
+            let codes = dtcs(&["P0133", "P0135", "P0141", "P0420"]);
+            store_fault(&mut eng, &codes, Duration::from_secs(700));
+            with_mil_history(&mut eng);
+        }
+        Scenario::LegacyKwp => {
+            store_fault(&mut eng, &dtcs(&["P0128"]), Duration::from_secs(500));
+            eng.monitors.incomplete = 0b0010_0001;
+        }
+        Scenario::LegacyJ1850 => {
+            eng.pending = dtcs(&["P0442"]);
+            store_fault(&mut eng, &dtcs(&["P0442"]), Duration::from_secs(800));
+        }
+    }
+    if scenario == Scenario::HybridBattery {
+        eng.pids.push(0x5B);
+    }
+    let mut vehicle = SimVehicle::new(protocol, live);
+    vehicle.ecus.push(eng);
+    vehicle.ecus.extend(extra);
+    vehicle
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_list_the_choices() {
+        for sc in Scenario::ALL {
+            assert_eq!(sc.name().parse::<Scenario>().unwrap(), sc);
+            assert_eq!(sc.build().protocol, sc.protocol());
+        }
+        assert_eq!("Multi_ECU".parse::<Scenario>().unwrap(), Scenario::MultiEcu);
+        let err = "bogus".parse::<Scenario>().unwrap_err().to_string();
+        assert!(
+            err.contains("healthy") && err.contains("legacy-iso9141"),
+            "{err}"
+        );
+    }
+}

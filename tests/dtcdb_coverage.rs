@@ -1,0 +1,215 @@
+//! What the generic code table covers, pinned: the count per J2012 group, the subsystem and
+//! default urgency of the ranges that later additions brought in, and the titles of a sample
+//! of those additions. A change to dtc-db/ that adds or drops codes must update the counts
+//! here, so coverage never moves without a reviewer seeing it.
+
+use std::collections::BTreeMap;
+
+use obd_agent::dtcdb::{DtcDb, NOT_IN_DATABASE, Source, Subsystem, Urgency};
+use obd_agent::obd::dtc::Dtc;
+
+fn dtc(s: &str) -> Dtc {
+    s.parse().unwrap()
+}
+
+/// Codes in codes.csv per group (letter, first digit, second character). Groups with none
+/// are absent: C0 beyond the four wheel-speed codes, P0C-P0F, P2C-P2F, P35-P3F, B01-B0F,
+/// C3, B3, U31-U3F (see dtc-db/README.md, "Sources", for why).
+const COUNTS: &[(&str, usize)] = &[
+    ("P00", 99),
+    ("P01", 100),
+    ("P02", 100),
+    ("P03", 92),
+    ("P04", 100),
+    ("P05", 100),
+    ("P06", 100),
+    ("P07", 100),
+    ("P08", 100),
+    ("P09", 100),
+    ("P0A", 50),
+    ("P0B", 108),
+    ("P20", 97),
+    ("P21", 100),
+    ("P22", 100),
+    ("P23", 48),
+    ("P24", 48),
+    ("P25", 78),
+    ("P26", 72),
+    ("P27", 96),
+    ("P2A", 6),
+    ("P2B", 1),
+    ("P34", 98),
+    ("C00", 4),
+    ("B00", 125),
+    ("U00", 73),
+    ("U01", 88),
+    ("U02", 36),
+    ("U03", 32),
+    ("U04", 32),
+    ("U30", 5),
+];
+
+#[test]
+fn counts_per_group_are_the_reviewed_ones() {
+    let mut found: BTreeMap<String, usize> = BTreeMap::new();
+    for (code, _) in DtcDb::embedded().generic_codes() {
+        *found.entry(code.to_string()[..3].to_string()).or_default() += 1;
+    }
+    let expected: BTreeMap<String, usize> =
+        COUNTS.iter().map(|(g, n)| (g.to_string(), *n)).collect();
+    assert_eq!(found, expected);
+    let total: usize = COUNTS.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 2288);
+}
+
+/// Subsystem and default urgency for the ranges added with the B0, U3 and hybrid codes, and
+/// for the neighbours they must not leak into.
+const RANGES: &[(&str, Subsystem, Urgency)] = &[
+    // Restraint deployment loops, sensors and occupant classification: airbags may not fire.
+    ("B0001", Subsystem::AirbagsSrs, Urgency::Critical),
+    ("B0012", Subsystem::AirbagsSrs, Urgency::Critical),
+    ("B0029", Subsystem::AirbagsSrs, Urgency::Critical),
+    ("B0070", Subsystem::AirbagsSrs, Urgency::Critical),
+    ("B0099", Subsystem::AirbagsSrs, Urgency::Critical),
+    ("B00C0", Subsystem::AirbagsSrs, Urgency::Critical),
+    ("B00DF", Subsystem::AirbagsSrs, Urgency::Critical),
+    ("B00E8", Subsystem::AirbagsSrs, Urgency::Critical),
+    // Warning lamps and chimes of the restraint system: high, not critical.
+    ("B00D0", Subsystem::AirbagsSrs, Urgency::High),
+    ("B00D2", Subsystem::AirbagsSrs, Urgency::High),
+    ("B00D5", Subsystem::AirbagsSrs, Urgency::High),
+    ("B0100", Subsystem::Hvac, Urgency::Low),
+    // U30xx: module self-test, power and ignition inputs; battery voltage is high.
+    ("U3000", Subsystem::NetworkCommunication, Urgency::Medium),
+    ("U3001", Subsystem::NetworkCommunication, Urgency::Medium),
+    ("U3003", Subsystem::NetworkCommunication, Urgency::High),
+    ("U3006", Subsystem::NetworkCommunication, Urgency::Medium),
+    ("U30FF", Subsystem::NetworkCommunication, Urgency::Medium),
+    ("U3100", Subsystem::NetworkCommunication, Urgency::Medium),
+    // High voltage: interlock open and contactor welded are critical like isolation loss.
+    ("P0A0A", Subsystem::HybridEvPropulsion, Urgency::Critical),
+    ("P0A0C", Subsystem::HybridEvPropulsion, Urgency::Critical),
+    ("P0A0E", Subsystem::HybridEvPropulsion, Urgency::Critical),
+    ("P0A0F", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0AA0", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0AA3", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0AA1", Subsystem::HybridEvPropulsion, Urgency::Critical),
+    ("P0AA2", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0AA4", Subsystem::HybridEvPropulsion, Urgency::Critical),
+    ("P0AA5", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0AA6", Subsystem::HybridEvPropulsion, Urgency::Critical),
+    ("P0A7F", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0B24", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0B3B", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("P0BA3", Subsystem::HybridEvPropulsion, Urgency::High),
+    // NOx exceedence (empty AdBlue/DEF): restart may be blocked, so high.
+    ("P2BA7", Subsystem::AuxiliaryEmissions, Urgency::High),
+    ("P2BAD", Subsystem::AuxiliaryEmissions, Urgency::High),
+    ("P2BA6", Subsystem::SaeReserved, Urgency::Medium),
+    ("P2BAE", Subsystem::SaeReserved, Urgency::Medium),
+];
+
+#[test]
+fn new_ranges_give_their_subsystem_and_urgency() {
+    let db = DtcDb::embedded();
+    for (code, subsystem, urgency) in RANGES {
+        let info = db.lookup(dtc(code));
+        assert_eq!(
+            (info.subsystem, info.urgency),
+            (*subsystem, *urgency),
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn high_voltage_and_airbag_rows_name_the_hazard() {
+    let db = DtcDb::embedded();
+    for code in ["P0A0C", "P0AA1", "P0AA4"] {
+        let info = db.lookup(dtc(code));
+        assert!(
+            info.action.contains("high-voltage"),
+            "{code}: {}",
+            info.action
+        );
+    }
+    assert!(db.lookup(dtc("B0011")).meaning.contains("Airbags"));
+}
+
+#[test]
+fn known_titles_of_added_codes() {
+    let db = DtcDb::embedded();
+    for (code, title) in [
+        ("B0002", "Driver Frontal Stage 2 Deployment Control"),
+        ("B0011", "Passenger Frontal Stage 2 Deployment Control"),
+        ("B0021", "Left Curtain Deployment Control 1"),
+        (
+            "B0070",
+            "Driver Seatbelt Pretensioner 'A' Deployment Control",
+        ),
+        ("B0099", "Roll Over Sensor"),
+        ("B00A0", "Occupant Classification System"),
+        ("B00D2", "Restraint System Malfunction Indicator 1"),
+        ("U3000", "Control Module"),
+        ("U3003", "Battery Voltage"),
+        ("P0A0C", "High Voltage System Interlock Circuit Low"),
+        ("P0A7F", "Hybrid Battery Pack Deterioration"),
+        (
+            "P0AA1",
+            "Hybrid Battery Positive Contactor Circuit Stuck Closed",
+        ),
+        ("P0B24", "Hybrid Battery 'A' Voltage Unstable"),
+        (
+            "P0B3C",
+            "Hybrid Battery Voltage Sense 'A' Circuit Range/Performance",
+        ),
+        (
+            "P0B50",
+            "Hybrid Battery Voltage Sense 'E' Circuit Range/Performance",
+        ),
+        (
+            "P0BA3",
+            "Hybrid Battery Voltage Sense 'U' Circuit Intermittent/Erratic",
+        ),
+        ("P2BA7", "NOx Exceedence - Empty Reagent Tank"),
+        ("P0325", "Knock Sensor 1 Circuit (Bank 1 or Single Sensor)"),
+        ("P0332", "Knock Sensor 2 Circuit Low (Bank 2)"),
+        ("P2224", "NOx Sensor Heater Sense Circuit High (Bank 2)"),
+    ] {
+        assert_eq!(db.title(dtc(code)), Some(title), "{code}");
+    }
+}
+
+/// Codes deliberately left out (sources disagree or only one was found) fall back to their
+/// range's knowledge instead of a guessed title.
+#[test]
+fn unconfirmed_codes_fall_back_to_the_range() {
+    let db = DtcDb::embedded();
+    for code in [
+        "P0A1A", "P0A1B", "P0B26", "P2BA9", "U3004", "C0031", "B0100",
+    ] {
+        let info = db.lookup(dtc(code));
+        assert_eq!(info.source, Source::RangeOnly, "{code}");
+        assert_eq!(info.description, NOT_IN_DATABASE, "{code}");
+    }
+}
+
+#[test]
+fn voltage_sense_block_is_complete_and_regular() {
+    let db = DtcDb::embedded();
+    let suffixes = [
+        "Circuit",
+        "Circuit Range/Performance",
+        "Circuit Low",
+        "Circuit High",
+        "Circuit Intermittent/Erratic",
+    ];
+    for (i, letter) in ('A'..='U').enumerate() {
+        for (j, suffix) in suffixes.iter().enumerate() {
+            let raw = dtc("P0B3B").raw() + (5 * i + j) as u16;
+            let code = Dtc::from_raw(raw);
+            let want = format!("Hybrid Battery Voltage Sense '{letter}' {suffix}");
+            assert_eq!(db.title(code), Some(want.as_str()), "{code}");
+        }
+    }
+}
