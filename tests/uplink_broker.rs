@@ -182,11 +182,10 @@ async fn survives_broker_restart(protocol: ProtocolVersion, vehicle: &str) {
     let report = uplink.stop().await;
     assert!(report.connections >= 2, "{report:?}");
     assert!(report.connection_errors >= 1, "{report:?}");
-    assert!(
-        got.len() - ids.len() <= 2 * 32,
-        "duplicates beyond the window: {}",
-        got.len()
-    );
+    // Our duplicates: only what was in flight (one window) when the connection broke. The
+    // subscriber may see a few more: the broker redelivers what it had in flight to it.
+    assert!(report.delivery.resends <= 32, "{report:?}");
+    assert_eq!(report.delivery.acknowledged, ids.len() as u64, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
