@@ -12,8 +12,10 @@ use super::config::{ProtocolVersion, UplinkConfig};
 
 /// Largest packet accepted from the broker. Commands are far smaller (`max_command_bytes`);
 /// this only has to be large enough that an oversized command is answered with an error instead
-/// of breaking the connection (MQTT 5 brokers also drop larger packets for us).
-const MAX_INCOMING_PACKET: usize = 256 * 1024;
+/// of breaking the connection. MQTT 5 brokers drop larger packets for us; an MQTT 3.1.1 broker
+/// would send one anyway, rumqttc would drop the connection, and a persistent session would
+/// redeliver it after every reconnect, so the broker should cap packet sizes (docs/mqtt.md).
+const MAX_INCOMING_PACKET: usize = 1024 * 1024;
 /// Largest packet we send: an alert with a freeze frame is a few kilobytes.
 const MAX_OUTGOING_PACKET: usize = 256 * 1024;
 
