@@ -21,5 +21,5 @@ pub mod topics;
 pub use command::{Command, CommandRequest, CommandResult};
 pub use config::{ProtocolVersion, StatusInfo, TlsConfig, UplinkConfig};
 pub use error::UplinkError;
-pub use outbox_handle::OutboxHandle;
+pub use outbox_handle::{AcknowledgeBatch, OutboxHandle};
 pub use run::{Uplink, UplinkReport};
