@@ -376,6 +376,8 @@ impl Subscriber {
         while !done(&self.messages()) && Instant::now() < deadline {
             if let Ok(line) = self.lines.recv_timeout(POLL * 5) {
                 self.seen.push(line);
+                // Take everything already there before checking again.
+                self.seen.extend(self.lines.try_iter());
             }
         }
         self.messages()
