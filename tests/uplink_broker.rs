@@ -7,7 +7,7 @@ mod mosquitto;
 use std::time::Duration;
 
 use mosquitto::{Mosquitto, Subscriber};
-use obd_agent::outbox::{MemoryOutbox, NewMessage};
+use obd_agent::outbox::{MemoryOutbox, NewMessage, Outbox};
 use obd_agent::uplink::{
     CommandRequest, OutboxHandle, ProtocolVersion, TlsConfig, Uplink, UplinkConfig, UplinkError,
     UplinkReport,
@@ -182,11 +182,10 @@ async fn survives_broker_restart(protocol: ProtocolVersion, vehicle: &str) {
     let report = uplink.stop().await;
     assert!(report.connections >= 2, "{report:?}");
     assert!(report.connection_errors >= 1, "{report:?}");
-    assert!(
-        got.len() - ids.len() <= 2 * 32,
-        "duplicates beyond the window: {}",
-        got.len()
-    );
+    // Our duplicates: only what was in flight (one window) when the connection broke. The
+    // subscriber may see a few more: the broker redelivers what it had in flight to it.
+    assert!(report.delivery.resends <= 32, "{report:?}");
+    assert_eq!(report.delivery.acknowledged, ids.len() as u64, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,4 +264,37 @@ async fn tls_with_a_client_certificate_delivers() {
         broker.log()
     );
     uplink.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_broker_refuses_stays_in_the_outbox_and_blocks_nothing() {
+    let acl = "topic readwrite fleet/van-acl/alerts\n\
+               topic readwrite fleet/van-acl/status\n\
+               topic read fleet/van-acl/cmd\n";
+    let Some(broker) = Mosquitto::start_with_acl(acl) else {
+        return;
+    };
+    let uplink = Running::start(config(broker.port(), "van-acl", ProtocolVersion::V5));
+    uplink.push("van-acl", 1);
+    uplink
+        .outbox
+        .push(NewMessage {
+            message_id: "denied".into(),
+            topic: "fleet/van-acl/forbidden".into(),
+            payload: b"{}".to_vec(),
+            retain: false,
+        })
+        .expect("push");
+    uplink.push("van-acl", 2);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while uplink.outbox.len().unwrap() > 1 {
+        assert!(tokio::time::Instant::now() < deadline, "{}", broker.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left = uplink.outbox.lock().pending(None, 10).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].message_id, "denied");
+    let report = uplink.stop().await;
+    assert_eq!(report.delivery.acknowledged, 2, "{report:?}");
+    assert_eq!(report.delivery.refused, 1, "{report:?}");
 }

@@ -276,3 +276,32 @@ async fn commands_that_cannot_run_get_error_replies_and_the_uplink_carries_on() 
     let reply = hotline.next().await;
     assert_eq!(reply.body["ok"], true, "{reply:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mqtt5_command_over_the_packet_limit_never_reaches_the_vehicle() {
+    let Some(broker) = Mosquitto::start() else {
+        return;
+    };
+    let filter = "fleet/van-huge/cmd/reply/#";
+    let mut hotline = Requester::connect(broker.port(), ProtocolVersion::V5, filter).await;
+    let mut status =
+        Requester::connect(broker.port(), ProtocolVersion::V311, "fleet/+/status").await;
+    let _stop = start(broker.port(), "van-huge", ProtocolVersion::V5);
+    wait_online(&mut status).await;
+    // Larger than the 1 MiB the uplink announced: the broker drops it instead of delivering it.
+    let huge = format!(
+        r#"{{"schema":1,"request_id":"r-huge","pad":"{}"}}"#,
+        "x".repeat(2 << 20)
+    );
+    hotline
+        .send("fleet/van-huge/cmd", huge.into_bytes(), None)
+        .await;
+    let command = br#"{"schema":1,"request_id":"r-after","command":"vin"}"#.to_vec();
+    hotline.send("fleet/van-huge/cmd", command, None).await;
+    let reply = hotline.next().await;
+    assert_eq!(reply.body["request_id"], "r-after", "{reply:?}");
+    assert_eq!(reply.body["ok"], true, "{reply:?}");
+    // The connection never broke: no second online status.
+    let again = tokio::time::timeout(Duration::from_millis(300), status.replies.recv()).await;
+    assert!(again.is_err(), "the uplink reconnected: {again:?}");
+}

@@ -45,11 +45,25 @@ impl Command {
 /// Names accepted in `command`, for error messages and the docs.
 pub const COMMAND_NAMES: &[&str] = &["scan", "live", "freeze", "vin", "clear"];
 
+/// Envelope fields the uplink passes on unchecked: verifying them is the agent's command
+/// handler's job (its `remote` settings: shared key, whether a signature is required, maximum
+/// command age).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authentication {
+    /// When the centre issued the command (RFC 3339), to refuse replays and stale commands.
+    pub issued_at: Option<std::time::SystemTime>,
+    /// The centre's signature, as sent (e.g. hex HMAC-SHA256).
+    pub signature: Option<String>,
+    /// The payload exactly as received, for signature checks.
+    pub raw: Vec<u8>,
+}
+
 /// A command as parsed from one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedCommand {
     pub request_id: String,
     pub command: Command,
+    pub authentication: Authentication,
 }
 
 /// A command that cannot be run, with what is known of it for the reply.
@@ -71,6 +85,7 @@ pub type CommandResult = Result<Value, String>;
 pub struct CommandRequest {
     pub request_id: String,
     pub command: Command,
+    pub authentication: Authentication,
     pub reply: oneshot::Sender<CommandResult>,
 }
 
@@ -131,6 +146,30 @@ pub fn parse_command(payload: &[u8], max_bytes: usize) -> Result<ParsedCommand, 
             return fail(rid, cmd, ReplyErrorCode::UnsupportedSchema, msg);
         }
     }
+    let mut authentication = Authentication {
+        raw: payload.to_vec(),
+        ..Authentication::default()
+    };
+    match object.remove("issued_at") {
+        None => {}
+        Some(Value::String(text)) if humantime::parse_rfc3339(&text).is_ok() => {
+            authentication.issued_at = humantime::parse_rfc3339(&text).ok();
+        }
+        Some(_) => {
+            let msg = "issued_at must be an RFC 3339 UTC time".to_string();
+            return fail(rid, cmd, ReplyErrorCode::Malformed, msg);
+        }
+    }
+    match object.remove("signature") {
+        None => {}
+        Some(Value::String(signature)) if (1..=512).contains(&signature.len()) => {
+            authentication.signature = Some(signature);
+        }
+        Some(_) => {
+            let msg = "signature must be a string of 1-512 characters".to_string();
+            return fail(rid, cmd, ReplyErrorCode::Malformed, msg);
+        }
+    }
     let command = match parse_arguments(&name, object) {
         Ok(command) => command,
         Err((code, message)) => return fail(rid, cmd, code, message),
@@ -138,6 +177,7 @@ pub fn parse_command(payload: &[u8], max_bytes: usize) -> Result<ParsedCommand, 
     Ok(ParsedCommand {
         request_id,
         command,
+        authentication,
     })
 }
 

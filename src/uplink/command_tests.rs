@@ -107,3 +107,22 @@ proptest::proptest! {
         let _ = parse_command(&bytes, 256);
     }
 }
+
+#[test]
+fn issued_at_and_signature_are_passed_on_for_the_agent_to_check() {
+    let json = r#"{"schema":1,"request_id":"r","command":"vin","issued_at":"2026-11-23T10:00:00Z","signature":"ab12"}"#;
+    let parsed = parse(json).unwrap();
+    let auth = parsed.authentication;
+    assert_eq!(auth.signature.as_deref(), Some("ab12"));
+    assert_eq!(
+        auth.issued_at,
+        humantime::parse_rfc3339("2026-11-23T10:00:00Z").ok()
+    );
+    assert_eq!(auth.raw, json.as_bytes());
+    for bad in [
+        r#"{"schema":1,"request_id":"r","command":"vin","issued_at":"yesterday"}"#,
+        r#"{"schema":1,"request_id":"r","command":"vin","signature":7}"#,
+    ] {
+        assert_eq!(code_of(bad), ReplyErrorCode::Malformed, "{bad}");
+    }
+}

@@ -199,6 +199,35 @@ impl UplinkConfig {
     }
 }
 
+/// The system's CA bundle on Debian and Raspberry Pi OS (package ca-certificates), used when the
+/// agent's `[mqtt]` settings ask for TLS without naming a CA file.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+impl UplinkConfig {
+    /// From the agent's validated `[mqtt]` settings; everything else keeps its default.
+    pub fn from_agent(vehicle_id: &str, mqtt: &crate::config::MqttConfig) -> Self {
+        let mut config = UplinkConfig::new(&mqtt.host, mqtt.port, vehicle_id);
+        config.protocol = match mqtt.version {
+            crate::config::MqttVersion::V311 => ProtocolVersion::V311,
+            crate::config::MqttVersion::V5 => ProtocolVersion::V5,
+        };
+        config.client_id = Some(mqtt.client_id.clone()).filter(|id| !id.is_empty());
+        config.username = mqtt.username.clone();
+        config.password = mqtt.password.clone();
+        config.keep_alive = mqtt.keep_alive;
+        if mqtt.tls {
+            config.tls = Some(TlsConfig {
+                ca_file: mqtt
+                    .ca_file
+                    .clone()
+                    .unwrap_or_else(|| SYSTEM_CA_BUNDLE.into()),
+                client_cert: mqtt.client_cert.clone().zip(mqtt.client_key.clone()),
+            });
+        }
+        config
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, UplinkError> {
     std::fs::read(path).map_err(|source| UplinkError::ReadFile {
         path: path.to_path_buf(),
@@ -231,6 +260,25 @@ mod tests {
         let mut config = UplinkConfig::new("broker", 1883, "v1");
         config.password = Some("secret".into());
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn the_agents_mqtt_settings_carry_over() {
+        let text = "vehicle_id = \"truck.7\"\n[adapter]\nport = \"/dev/ttyUSB0\"\n\
+                    [mqtt]\nurl = \"mqtts://broker.example.com\"\nversion = 3\n\
+                    username = \"truck.7\"\npassword = \"secret\"\n";
+        let agent = crate::config::parse_str(text, "test.toml").unwrap();
+        let mqtt = agent.mqtt.as_ref().unwrap();
+        let config = UplinkConfig::from_agent(&agent.vehicle_id, mqtt);
+        assert_eq!(config.protocol, ProtocolVersion::V311);
+        assert_eq!(
+            (config.host.as_str(), config.port),
+            ("broker.example.com", 8883)
+        );
+        assert_eq!(config.password.as_deref(), Some("secret"));
+        let tls = config.tls.as_ref().unwrap();
+        assert_eq!(tls.ca_file, PathBuf::from(SYSTEM_CA_BUNDLE));
+        assert!(config.validate().is_ok());
     }
 
     #[test]

@@ -105,16 +105,13 @@ impl Inbox {
             tracing::debug!(request_id = parsed.request_id, "duplicate command ignored");
             return InboxOutcome::default();
         }
-        if self.recent.len() >= RECENT_REQUESTS {
-            self.recent.pop_front();
-        }
-        self.recent.push_back(parsed.request_id.clone());
         let name = parsed.command.name().to_string();
         let request_id = parsed.request_id.clone();
         let (reply_tx, reply_rx) = oneshot::channel();
         let request = CommandRequest {
             request_id: parsed.request_id,
             command: parsed.command,
+            authentication: parsed.authentication,
             reply: reply_tx,
         };
         let refuse = |code, message: &str| InboxOutcome {
@@ -128,7 +125,13 @@ impl Inbox {
             ..InboxOutcome::default()
         };
         match self.commands.try_send(request) {
-            Ok(()) => {}
+            // Remembered only once taken: a command refused as busy may be sent again.
+            Ok(()) => {
+                if self.recent.len() >= RECENT_REQUESTS {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back(request_id.clone());
+            }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 return refuse(
                     ReplyErrorCode::Busy,
@@ -231,5 +234,50 @@ impl ReplyTarget {
             result: None,
             error: Some(ReplyError { code, message }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uplink::command::parse_command;
+
+    fn publish(payload: &str) -> IncomingPublish {
+        IncomingPublish {
+            topic: "fleet/v1/cmd".into(),
+            payload: payload.as_bytes().to_vec(),
+            response_topic: None,
+            correlation_data: None,
+        }
+    }
+
+    fn offer(inbox: &mut Inbox, payload: &str) -> InboxOutcome {
+        inbox.on_command(parse_command(payload.as_bytes(), 4096), publish(payload))
+    }
+
+    #[tokio::test]
+    async fn a_busy_refusal_can_be_retried_and_a_redelivery_is_ignored() {
+        let config = UplinkConfig::new("broker", 1883, "v1");
+        let (commands_tx, mut commands) = mpsc::channel(1);
+        let (replies_tx, _replies) = mpsc::channel(4);
+        let mut inbox = Inbox::new(&config, Topics::new("v1"), commands_tx, replies_tx);
+        let first = r#"{"schema":1,"request_id":"a","command":"vin"}"#;
+        let second = r#"{"schema":1,"request_id":"b","command":"scan"}"#;
+        assert!(offer(&mut inbox, first).forwarded);
+        let busy = offer(&mut inbox, second);
+        let reply = busy.reply.expect("an error reply");
+        assert_eq!(reply.topic, "fleet/v1/cmd/reply/b");
+        assert_eq!(
+            reply.payload.error.map(|e| e.code),
+            Some(ReplyErrorCode::Busy)
+        );
+        // The agent takes the first command; the retry of the second now goes through.
+        let taken = commands.recv().await.expect("first command");
+        assert_eq!(taken.request_id, "a");
+        assert!(offer(&mut inbox, second).forwarded);
+        let _ = commands.recv().await;
+        // A QoS 1 redelivery of a command already taken is dropped silently.
+        let again = offer(&mut inbox, first);
+        assert!(!again.forwarded && !again.rejected && again.reply.is_none());
     }
 }

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-use crate::outbox::{NewMessage, Outbox, OutboxError};
+use crate::outbox::{MemoryOutbox, NewMessage, Outbox, OutboxError};
 
 /// A cloneable handle: writers [`OutboxHandle::push`], the uplink drains. Pushing wakes the
 /// uplink at once; it also looks on its own every `outbox_poll` in case rows arrive another way.
@@ -59,5 +59,29 @@ impl<O: Outbox> OutboxHandle<O> {
 
     pub(crate) async fn changed(&self) {
         self.changed.notified().await;
+    }
+}
+
+/// Removing delivered rows in batches. On the SQLite store every commit is an fsync (about
+/// 10 ms on an SD card), so one commit per PubAck would cap delivery near 100 messages/s; the
+/// uplink gathers PubAcks for a few milliseconds and removes them in one transaction.
+///
+/// This belongs on [`Outbox`] itself (with a looping default); until it is there, the uplink
+/// asks for it separately.
+pub trait AcknowledgeBatch {
+    /// Removes delivered messages; unknown seqs are ignored, as in [`Outbox::acknowledge`].
+    fn acknowledge_batch(&mut self, seqs: &[i64]) -> Result<(), OutboxError>;
+}
+
+impl AcknowledgeBatch for MemoryOutbox {
+    fn acknowledge_batch(&mut self, seqs: &[i64]) -> Result<(), OutboxError> {
+        seqs.iter().try_for_each(|&seq| self.acknowledge(seq))
+    }
+}
+
+impl AcknowledgeBatch for crate::store::Store {
+    fn acknowledge_batch(&mut self, seqs: &[i64]) -> Result<(), OutboxError> {
+        crate::store::Store::acknowledge_batch(self, seqs)?;
+        Ok(())
     }
 }

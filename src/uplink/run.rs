@@ -1,7 +1,7 @@
 //! The uplink task: a thin loop around rumqttc's event loop and [`DeliveryState`].
 
 use std::future::Future;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
 use tokio::time::{self, Instant, MissedTickBehavior};
@@ -13,7 +13,7 @@ use super::config::UplinkConfig;
 use super::delivery::{AckOutcome, DeliveryState, DeliveryStats};
 use super::ids::Backoff;
 use super::inbox::{Inbox, PendingReply};
-use super::outbox_handle::OutboxHandle;
+use super::outbox_handle::{AcknowledgeBatch, OutboxHandle};
 use super::payload::{Header, Presence, StatusPayload, Timestamp};
 use super::session::{Client, Events, SessionError, SessionEvent, new_session};
 use super::topics::Topics;
@@ -46,7 +46,7 @@ impl Uplink {
     ///
     /// Returns an error only for a configuration that can never work; network and outbox
     /// failures are logged, counted and retried.
-    pub async fn run<O: Outbox + 'static>(
+    pub async fn run<O: Outbox + AcknowledgeBatch + 'static>(
         config: UplinkConfig,
         outbox: OutboxHandle<O>,
         commands: mpsc::Sender<CommandRequest>,
@@ -69,6 +69,8 @@ impl Uplink {
             outbox,
             replies_rx,
             outbox_dirty: true,
+            acked: Vec::new(),
+            ack_due: None,
             report: UplinkReport::default(),
         };
         let mut shutdown = std::pin::pin!(shutdown);
@@ -82,10 +84,15 @@ impl Uplink {
                 let poll = events.poll();
                 tokio::pin!(poll);
                 loop {
+                    let ack_due = runner.ack_due;
+                    let far = Instant::now() + runner.config.outbox_poll;
                     tokio::select! {
                         biased;
                         () = &mut shutdown => break 'run,
                         event = &mut poll => break event,
+                        () = time::sleep_until(ack_due.unwrap_or(far)), if ack_due.is_some() => {
+                            runner.flush_acks();
+                        }
                         Some(reply) = runner.replies_rx.recv() => runner.send_reply(reply),
                         () = runner.outbox.changed() => runner.outbox_dirty = true,
                         _ = poll_timer.tick() => runner.outbox_dirty = true,
@@ -107,10 +114,14 @@ impl Uplink {
             }
         }
         runner.shut_down(&mut events).await;
+        runner.flush_acks();
         runner.report.delivery = runner.delivery.stats();
         Ok(runner.report)
     }
 }
+
+/// How long PubAcks are gathered before their rows are removed (a full window goes at once).
+const ACK_DELAY: Duration = Duration::from_millis(20);
 
 fn status_payload(config: &UplinkConfig, state: Presence, since: Timestamp) -> StatusPayload {
     StatusPayload {
@@ -135,10 +146,14 @@ struct Runner<O> {
     /// The outbox may hold rows we have not fetched: set by a push, the poll timer, or a fetch
     /// that came back full; cleared by a fetch that came back short.
     outbox_dirty: bool,
+    /// Seqs the broker acknowledged, not yet removed from the outbox (see [`AcknowledgeBatch`]).
+    acked: Vec<i64>,
+    /// When `acked` must be flushed at the latest.
+    ack_due: Option<Instant>,
     report: UplinkReport,
 }
 
-impl<O: Outbox> Runner<O> {
+impl<O: Outbox + AcknowledgeBatch> Runner<O> {
     /// Fetches from the outbox and hands messages to the client while the window has room.
     fn pump(&mut self) {
         if !self.delivery.is_connected() {
@@ -180,11 +195,11 @@ impl<O: Outbox> Runner<O> {
             SessionEvent::PubAck { pkid, accepted } => {
                 match self.delivery.on_puback(pkid, accepted) {
                     AckOutcome::Acknowledge(seq) => {
-                        if let Err(error) = self.outbox.lock().acknowledge(seq) {
-                            // The row stays and is sent again after a restart: a duplicate,
-                            // which the backend drops by message_id.
-                            self.report.outbox_errors += 1;
-                            warn!(seq, error = %error, "cannot remove a delivered message");
+                        self.acked.push(seq);
+                        if self.acked.len() >= self.config.window {
+                            self.flush_acks();
+                        } else if self.ack_due.is_none() {
+                            self.ack_due = Some(Instant::now() + ACK_DELAY);
                         }
                     }
                     AckOutcome::Refused(seq) => {
@@ -213,6 +228,20 @@ impl<O: Outbox> Runner<O> {
         }
     }
 
+    /// Removes acknowledged rows from the outbox in one batch. Until then a crash only means
+    /// the rows are sent again after the restart: duplicates, dropped by `message_id`.
+    fn flush_acks(&mut self) {
+        self.ack_due = None;
+        if self.acked.is_empty() {
+            return;
+        }
+        if let Err(error) = self.outbox.lock().acknowledge_batch(&self.acked) {
+            self.report.outbox_errors += 1;
+            warn!(count = self.acked.len(), error = %error, "cannot remove delivered messages");
+        }
+        self.acked.clear();
+    }
+
     fn on_connected(&mut self, session_present: bool) {
         self.report.connections += 1;
         self.backoff.reset();
@@ -238,6 +267,7 @@ impl<O: Outbox> Runner<O> {
         let unacknowledged = self.delivery.unacknowledged();
         warn!(error = %error, unacknowledged, "broker connection lost or refused; will retry");
         self.delivery.on_disconnect();
+        self.flush_acks();
     }
 
     fn send_reply(&mut self, reply: PendingReply) {

@@ -12,8 +12,10 @@ use super::config::{ProtocolVersion, UplinkConfig};
 
 /// Largest packet accepted from the broker. Commands are far smaller (`max_command_bytes`);
 /// this only has to be large enough that an oversized command is answered with an error instead
-/// of breaking the connection (MQTT 5 brokers also drop larger packets for us).
-const MAX_INCOMING_PACKET: usize = 256 * 1024;
+/// of breaking the connection. MQTT 5 brokers drop larger packets for us; an MQTT 3.1.1 broker
+/// would send one anyway, rumqttc would drop the connection, and a persistent session would
+/// redeliver it after every reconnect, so the broker should cap packet sizes (docs/mqtt.md).
+const MAX_INCOMING_PACKET: usize = 1024 * 1024;
 /// Largest packet we send: an alert with a freeze frame is a few kilobytes.
 const MAX_OUTGOING_PACKET: usize = 256 * 1024;
 
@@ -73,8 +75,9 @@ pub(crate) enum Client {
 /// TCP connection that already carried CONNECT, and the broker publishes the last will. The
 /// run loop therefore keeps one poll future alive until it completes.
 pub(crate) enum Events {
-    V4(mqtt4::EventLoop),
-    V5(mqtt5::EventLoop),
+    // Boxed: the event loops are large (about 1 KiB) and differ in size; one exists per run.
+    V4(Box<mqtt4::EventLoop>),
+    V5(Box<mqtt5::EventLoop>),
 }
 
 /// Builds the client; nothing connects until the first [`Events::poll`].
@@ -117,7 +120,7 @@ pub(crate) fn new_session(
             let mut network = eventloop.network_options();
             network.set_connection_timeout(timeout_secs);
             eventloop.set_network_options(network);
-            (Client::V4(client), Events::V4(eventloop))
+            (Client::V4(client), Events::V4(Box::new(eventloop)))
         }
         ProtocolVersion::V5 => {
             let mut options = mqtt5::MqttOptions::new(client_id, &config.host, config.port);
@@ -145,7 +148,7 @@ pub(crate) fn new_session(
                 ));
             }
             let (client, eventloop) = mqtt5::AsyncClient::new(options, capacity);
-            (Client::V5(client), Events::V5(eventloop))
+            (Client::V5(client), Events::V5(Box::new(eventloop)))
         }
     };
     Ok(session)

@@ -42,6 +42,7 @@ pub struct Mosquitto {
     tls: Option<TlsFiles>,
     /// Keep sessions and queued messages across a graceful restart.
     persistent: bool,
+    acl: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -58,7 +59,31 @@ impl Mosquitto {
 
     /// With persistence on: sessions and queued messages survive [`Mosquitto::stop_gracefully`].
     pub fn start_persistent() -> Option<Mosquitto> {
-        Self::start_with(false, true)
+        Self::start_with(false, false)
+            .map(|mut broker| {
+                broker.persistent = true;
+                broker
+            })
+            .map(Self::reconfigured)
+    }
+
+    /// With a Mosquitto ACL file (`topic read|write|readwrite <filter>` lines apply to
+    /// anonymous clients); MQTT 5 clients get "not authorized" PubAcks for denied publishes.
+    pub fn start_with_acl(acl: &str) -> Option<Mosquitto> {
+        Self::start_with(false, false)
+            .map(|mut broker| {
+                let path = broker.dir.path().join("acl");
+                std::fs::write(&path, acl).expect("write ACL");
+                broker.acl = Some(path);
+                broker
+            })
+            .map(Self::reconfigured)
+    }
+
+    fn reconfigured(mut self) -> Mosquitto {
+        self.write_config();
+        self.restart();
+        self
     }
 
     fn start_with(tls: bool, persistent: bool) -> Option<Mosquitto> {
@@ -90,6 +115,7 @@ impl Mosquitto {
             tls_port,
             tls: tls_files,
             persistent,
+            acl: None,
             child: None,
         };
         broker.write_config();
@@ -129,6 +155,9 @@ impl Mosquitto {
             persistent = self.persistent,
             dir = self.dir.path().display(),
         );
+        if let Some(acl) = &self.acl {
+            config.push_str(&format!("acl_file {}\n", acl.display()));
+        }
         if let (Some(port), Some(tls)) = (self.tls_port, &self.tls) {
             let dir = self.dir.path();
             config.push_str(&format!(
@@ -347,6 +376,8 @@ impl Subscriber {
         while !done(&self.messages()) && Instant::now() < deadline {
             if let Ok(line) = self.lines.recv_timeout(POLL * 5) {
                 self.seen.push(line);
+                // Take everything already there before checking again.
+                self.seen.extend(self.lines.try_iter());
             }
         }
         self.messages()
