@@ -22,7 +22,7 @@ use super::commands::handle_commands;
 use super::diagnose::{CodesRead, Diagnoser};
 use super::notify::{self, Notifier};
 use super::poller::{Connector, Poller, VehicleEvent};
-use crate::config::{AdapterConfig, Config, MqttVersion};
+use crate::config::{AdapterConfig, Config};
 use crate::outbox::NewMessage;
 use crate::reader::EcuReading;
 use crate::sim::{Scenario, SimLatency};
@@ -34,7 +34,7 @@ use crate::transport::{Transport, TransportError};
 use crate::uplink::limit::RateLimit;
 use crate::uplink::payload::{Header, PidValue, TelemetryPayload};
 use crate::uplink::topics::{Topics, to_outbox_message};
-use crate::uplink::{OutboxHandle, ProtocolVersion, TlsConfig, Uplink, UplinkConfig};
+use crate::uplink::{OutboxHandle, Uplink, UplinkConfig};
 
 /// Messages kept in memory while the store refuses writes (disk full); beyond this the oldest
 /// telemetry would go first, but alerts are what fill it.
@@ -86,23 +86,7 @@ impl Connector for AdapterConnector {
 
 pub fn uplink_config(config: &Config) -> Option<UplinkConfig> {
     let mqtt = config.mqtt.as_ref()?;
-    let mut uplink = UplinkConfig::new(mqtt.host.clone(), mqtt.port, config.vehicle_id.clone());
-    uplink.protocol = match mqtt.version {
-        MqttVersion::V311 => ProtocolVersion::V311,
-        MqttVersion::V5 => ProtocolVersion::V5,
-    };
-    uplink.client_id = Some(mqtt.client_id.clone());
-    uplink.username = mqtt.username.clone();
-    uplink.password = mqtt.password.clone();
-    uplink.keep_alive = mqtt.keep_alive;
-    uplink.tls = mqtt.tls.then(|| TlsConfig {
-        ca_file: mqtt
-            .ca_file
-            .clone()
-            .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into()),
-        client_cert: mqtt.client_cert.clone().zip(mqtt.client_key.clone()),
-    });
-    Some(uplink)
+    Some(UplinkConfig::from_agent(&config.vehicle_id, mqtt))
 }
 
 /// Runs the agent until `shutdown` completes, then lets in-flight work finish.
