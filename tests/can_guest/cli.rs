@@ -92,3 +92,64 @@ fn cli_scan_and_live_read_the_cli_simulator() {
         assert!(live_text.lines().count() >= 2, "{live_text}");
     }
 }
+
+/// `obd-agent run` (the daemon) with `[adapter] can = "vcan0"`: the same poller, diagnosis and
+/// store as over ELM327. Without an `[mqtt]` section the faults land in the store only, which
+/// is read back here.
+#[test]
+#[ignore = "needs vcan0: run tests/guest/run.sh"]
+fn the_daemon_runs_unchanged_over_socketcan() {
+    let test = "the_daemon_runs_unchanged_over_socketcan";
+    if !in_guest(test) {
+        return;
+    }
+    let Some(bin) = agent_binary(test) else {
+        return;
+    };
+    let (mut sim, _sim_stdout) = start_sim(&bin, false);
+    let dir = std::env::temp_dir().join("obd-agent-run-can");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("state directory");
+    let db = dir.join("agent.db");
+    let config = dir.join("config.toml");
+    let text = format!(
+        "vehicle_id = \"CAN-1\"\n[adapter]\ncan = \"{IFACE}\"\n[poll]\ndtc_interval = \"5s\"\npid_interval = \"1s\"\n[store]\npath = \"{}\"\n",
+        db.display()
+    );
+    std::fs::write(&config, text).expect("config");
+    let mut agent = Command::new(&bin)
+        .args(["run", "--config"])
+        .arg(&config)
+        .spawn()
+        .expect("start obd-agent run");
+    // Wait until the first full read of the codes is in the store, at most 20 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let codes = loop {
+        let found: Vec<String> = rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                let mut q = c.prepare("SELECT code FROM fault_events ORDER BY code")?;
+                let rows = q.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            })
+            .unwrap_or_default();
+        if found.len() >= 6 || std::time::Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // SIGTERM, as systemd stops it: the daemon must exit cleanly.
+    let _ = Command::new("kill").arg(agent.id().to_string()).status();
+    let status = agent.wait().expect("agent exits");
+    sim.kill().expect("stop the simulator");
+    let _ = sim.wait();
+    for code in ["P0171", "P0174", "P0300", "P0302", "P0420", "P0715"] {
+        assert!(
+            codes.iter().any(|c| c == code),
+            "{code} missing from the store: {codes:?}"
+        );
+    }
+    assert!(
+        status.success(),
+        "the daemon exits 0 on SIGTERM: {status:?}"
+    );
+}
