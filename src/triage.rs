@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::diagnosis::{self, CodeObservation, Context, Mil};
-use crate::reader::{DtcKind, EcuReading, ScanReport, snapshot};
+use crate::reader::{DtcKind, EcuReading, ReportedDtc, ScanReport, snapshot};
 
 /// The `scan --json` document: what was read, and what it means.
 #[derive(Serialize)]
@@ -27,18 +27,8 @@ impl<'a> ScanJson<'a> {
 pub fn assess(report: &ScanReport) -> diagnosis::ScanReport<'static> {
     // OBD-II reports the MIL on or off; "flashing" is visible only on the dashboard.
     let mil = if report.mil { Mil::On } else { Mil::Off };
-    let observations: Vec<CodeObservation> = report
-        .dtcs
-        .iter()
-        .map(|d| CodeObservation {
-            code: d.code,
-            pending: d.kind == DtcKind::Pending,
-            stored: d.kind == DtcKind::Stored,
-            permanent: d.kind == DtcKind::Permanent,
-            mil,
-            returned_after_clear: false,
-        })
-        .collect();
+    let observations: Vec<CodeObservation> =
+        report.dtcs.iter().map(|d| observation(d, mil)).collect();
     let frame_readings: Vec<EcuReading> = report
         .freeze_frames
         .iter()
@@ -54,4 +44,16 @@ pub fn assess(report: &ScanReport) -> diagnosis::ScanReport<'static> {
         ..Context::default()
     };
     diagnosis::scan(&observations, &context)
+}
+
+/// A code as read, in the form the diagnosis rules take.
+pub fn observation(dtc: &ReportedDtc, mil: Mil) -> CodeObservation {
+    CodeObservation {
+        code: dtc.code,
+        pending: dtc.kind == DtcKind::Pending,
+        stored: dtc.kind == DtcKind::Stored,
+        permanent: dtc.kind == DtcKind::Permanent,
+        mil,
+        returned_after_clear: false,
+    }
 }

@@ -21,6 +21,7 @@ use crate::obd::pid::ValueKind;
 use crate::reader::{DtcKind, EcuFreezeFrame, ReportedDtc, snapshot};
 use crate::store::{FaultObservation, FaultRecord, Observation, Store, StoreError};
 use crate::transport::EcuAddress;
+use crate::triage::observation;
 use crate::uplink::payload::{
     self, AlertEvent, AlertPayload, CodeStatus, FreezeFrame, Header, PidValue, Timestamp,
 };
@@ -195,17 +196,6 @@ impl Diagnoser {
             last_seen: Timestamp(record.last_seen),
             cleared_at: record.cleared_at.map(Timestamp),
         }
-    }
-}
-
-fn observation(dtc: &ReportedDtc, mil: Mil) -> CodeObservation {
-    CodeObservation {
-        code: dtc.code,
-        pending: dtc.kind == DtcKind::Pending,
-        stored: dtc.kind == DtcKind::Stored,
-        permanent: dtc.kind == DtcKind::Permanent,
-        mil,
-        returned_after_clear: false,
     }
 }
 

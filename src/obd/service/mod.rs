@@ -249,3 +249,24 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether `data` answers `request`: positive (service + 0x40 and, for services 01 and 09, a
+/// PID that was asked for; service 02 asks in PID, frame pairs) or negative (7F and the
+/// service). Transports use it to drop late answers to earlier requests.
+pub fn answers_request(request: &[u8], data: &[u8]) -> bool {
+    let Some((&service, params)) = request.split_first() else {
+        return false;
+    };
+    match data {
+        [0x7F, svc, _, ..] => *svc == service,
+        [first, rest @ ..] if *first == service.wrapping_add(0x40) => {
+            match (service, rest.first()) {
+                (0x01 | 0x09, Some(pid)) => params.contains(pid),
+                (0x02, Some(pid)) => params.iter().step_by(2).any(|p| p == pid),
+                (0x01 | 0x02 | 0x09, None) => false,
+                _ => true,
+            }
+        }
+        _ => false,
+    }
+}

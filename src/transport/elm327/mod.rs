@@ -21,7 +21,8 @@ use crate::elm327::reply::{AdapterStatus, Reply, classify};
 use crate::obd::protocol::Protocol;
 use crate::transport::{EcuResponse, LinkInfo, ObdRequest, Transport, TransportError};
 
-use answers::{answers, drop_superseded_pending};
+use crate::obd::service::answers_request;
+use answers::drop_superseded_pending;
 use link::{BAUD_RATES, Link, PortSpec};
 use session::Session;
 
@@ -311,7 +312,7 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
             let foreign = decoded
                 .responses
                 .iter()
-                .filter(|r| !answers(&request.data, &r.data))
+                .filter(|r| !answers_request(&request.data, &r.data))
                 .count();
             if foreign > 0 || !decoded.anomalies.is_empty() {
                 // A garbled line may hide an ECU's answer; an answer to another request means

@@ -54,6 +54,7 @@ use tracing::{debug, warn};
 
 use crate::isotp::{Addressing, CanId, Config, Exchange, IsoTpError, Step};
 use crate::obd::protocol::Protocol;
+use crate::obd::service::answers_request;
 use crate::transport::{EcuAddress, EcuResponse, LinkInfo, ObdRequest, Transport, TransportError};
 
 pub use error::SocketCanError;
@@ -308,26 +309,6 @@ async fn run(
         answers.push(EcuResponse { ecu, data });
     }
     Ok(answers)
-}
-
-/// Whether `data` answers `request`: positive (service + 0x40 and, for services 01 and 09, a
-/// PID that was asked for; 02 in PID, frame pairs) or negative (7F and the service). Same
-/// rule as the ELM327 transport's, which keeps its copy private.
-fn answers_request(request: &[u8], data: &[u8]) -> bool {
-    let Some((&service, params)) = request.split_first() else {
-        return false;
-    };
-    match data {
-        [0x7F, svc, _, ..] => *svc == service,
-        [first, rest @ ..] if *first == service.wrapping_add(0x40) => match (service, rest.first())
-        {
-            (0x01 | 0x09, Some(pid)) => params.contains(pid),
-            (0x02, Some(pid)) => params.iter().step_by(2).any(|p| p == pid),
-            (0x01 | 0x02 | 0x09, None) => false,
-            _ => true,
-        },
-        _ => false,
-    }
 }
 
 #[async_trait]

@@ -2,6 +2,7 @@
 //! (tests/can_guest.rs).
 
 use super::*;
+use crate::obd::service::answers_request;
 
 #[test]
 fn only_answers_to_this_request_pass() {
