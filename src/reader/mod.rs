@@ -200,6 +200,7 @@ impl<'t> VehicleReader<'t> {
     /// counts lines of data, so a multi-frame answer counts each frame) when every answer's
     /// length is known.
     fn batch_request(&self, pids: &[u8]) -> ObdRequest {
+        let mut ecus = 0u8;
         let mut frames = 0usize;
         let mut known = true;
         for supported in self.supported.values() {
@@ -212,14 +213,16 @@ impl<'t> VehicleReader<'t> {
                 }
             }
             if size > 0 {
+                ecus = ecus.saturating_add(1);
                 frames += can_frames(1 + size); // the service byte, then PID and data bytes
             }
         }
-        let request = ObdRequest::new(service::current_data_request(pids));
-        match u8::try_from(frames) {
-            Ok(n) if known && n <= MAX_COUNT_HINT => request.expecting(n),
-            _ => request,
-        }
+        let frames = u8::try_from(frames)
+            .ok()
+            .filter(|n| known && *n <= MAX_COUNT_HINT);
+        ObdRequest::new(service::current_data_request(pids))
+            .expecting(ecus)
+            .in_frames(frames)
     }
 
     fn decode_current(&mut self, answers: &[EcuResponse]) -> Vec<EcuReading> {

@@ -135,8 +135,10 @@ async fn several_pids_in_one_request_with_the_answer_count() {
     assert_eq!(readings.len(), 5);
     let last = transport.log.last().unwrap();
     assert_eq!(last.data, vec![0x01, 0x05, 0x0C, 0x0D]);
-    // The engine's answer (8 bytes) takes two frames, the gearbox's one: three lines.
-    assert_eq!(last.expected_responses, Some(3));
+    // Two ECUs answer: two messages. The engine's (8 bytes) takes two frames, the gearbox's
+    // one: three lines for an adapter that counts lines.
+    assert_eq!(last.expected_responses, Some(2));
+    assert_eq!(last.expected_frames, Some(3));
 }
 
 #[tokio::test]

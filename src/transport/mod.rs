@@ -70,9 +70,14 @@ pub struct EcuResponse {
 pub struct ObdRequest {
     /// Service id and parameters, e.g. `[0x01, 0x0C]`.
     pub data: Vec<u8>,
-    /// How many answers to wait for when the caller knows (ELM327's response-count hint);
-    /// a transport may return as soon as that many arrived instead of waiting out its timeout.
+    /// How many complete messages (reassembled ISO-TP PDUs; on the legacy buses, bus
+    /// messages) to wait for when the caller knows; a transport may return as soon as that
+    /// many arrived instead of waiting out its timeout.
     pub expected_responses: Option<u8>,
+    /// How many CAN frames those messages take, for adapters that count lines rather than
+    /// messages (the ELM327's response-count digit: "how many lines of data"). Equal to
+    /// `expected_responses` when every answer fits one frame.
+    pub expected_frames: Option<u8>,
 }
 
 impl ObdRequest {
@@ -80,11 +85,20 @@ impl ObdRequest {
         ObdRequest {
             data: data.into(),
             expected_responses: None,
+            expected_frames: None,
         }
     }
 
+    /// Expects `responses` answers of one frame each.
     pub fn expecting(mut self, responses: u8) -> Self {
         self.expected_responses = Some(responses).filter(|&n| n > 0);
+        self.expected_frames = self.expected_responses;
+        self
+    }
+
+    /// Says how many frames the expected answers take in all (`None`: not known).
+    pub fn in_frames(mut self, frames: Option<u8>) -> Self {
+        self.expected_frames = frames.filter(|&n| n > 0);
         self
     }
 }

@@ -222,7 +222,8 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> Elm327Transport<L> {
         match self.count_hint {
             CountHint::Broken => None,
             _ if !supported || self.protocol.is_none() => None,
-            _ => request.expected_responses,
+            // The adapter counts lines, so multi-frame answers count by their frames.
+            _ => request.expected_frames,
         }
     }
 

@@ -327,3 +327,23 @@ async fn request_length_limits() {
 }
 
 mod faults;
+
+/// The reader once put a frame count in the message count, which made SocketCAN wait out P2 on
+/// every multi-frame answer. The ELM327 digit counts lines, so it takes the frame count.
+#[tokio::test(start_paused = true)]
+async fn regression_the_count_digit_is_the_frame_count_not_the_message_count() {
+    let (mut transport, log) = connect(elm(|_| None)).await;
+    transport
+        .request(&ObdRequest::new([0x01, 0x00]))
+        .await
+        .unwrap();
+    let request = ObdRequest::new([0x01, 0x05, 0x0C, 0x0D])
+        .expecting(2)
+        .in_frames(Some(3));
+    let _ = transport.request(&request).await;
+    assert!(
+        log.lock().unwrap().iter().any(|c| c == "01050C0D3"),
+        "{:?}",
+        log.lock().unwrap()
+    );
+}
