@@ -28,7 +28,7 @@ fn dtc(code: &str, kind: DtcKind, ecu: EcuAddress) -> ReportedDtc {
 fn seen(dtc: &ReportedDtc, urgency: Urgency) -> FaultObservation {
     FaultObservation {
         vehicle_id: "VAN-7".into(),
-        dtc: dtc.clone(),
+        dtc: *dtc,
         urgency,
         detail: json!({"freeze_frame": {"rpm": 2100}}),
     }
