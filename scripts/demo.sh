@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job with nothing but the Rust toolchain: the built-in simulated vehicle behind an
-# emulated ELM327, read by obd-agent exactly as it reads a real adapter.
+# The main job with nothing but the Rust toolchain: the agent against the built-in simulated
+# car whose faults develop, with an embedded MQTT broker, printing the alerts the service
+# centre receives (about a minute; Ctrl-C stops it). Extra arguments go to `obd-agent demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v cargo >/dev/null 2>&1; then

@@ -9,4 +9,4 @@ pub mod poller;
 pub mod power;
 mod run;
 
-pub use run::{AdapterConnector, AgentError, run, uplink_config};
+pub use run::{AdapterConnector, AgentError, run, run_with, uplink_config};

@@ -91,6 +91,17 @@ pub fn uplink_config(config: &Config) -> Option<UplinkConfig> {
 
 /// Runs the agent until `shutdown` completes, then lets in-flight work finish.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), AgentError> {
+    let connector = AdapterConnector(config.adapter.clone());
+    run_with(config, connector, shutdown).await
+}
+
+/// [`run`] with the vehicle link opened by `connector` instead of the config's adapter: the
+/// demo drives the simulated car's clock faster than real time this way.
+pub async fn run_with<C: Connector + 'static>(
+    config: Config,
+    connector: C,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), AgentError> {
     let options = StoreOptions {
         max_bytes: config.store.max_bytes,
         ..StoreOptions::default()
@@ -110,7 +121,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let (commands_tx, commands_rx) = mpsc::channel(8);
 
     let poller = Poller {
-        connector: AdapterConnector(config.adapter.clone()),
+        connector,
         poll: config.poll.clone(),
         battery: config.battery.clone(),
         events: events_tx,

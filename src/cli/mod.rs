@@ -48,7 +48,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Run the simulated vehicle behind an emulated ELM327 on a pseudo-terminal or TCP.
     Sim(sim::SimArgs),
-    /// Read the simulated vehicle through an emulated ELM327, no hardware needed.
+    /// The agent against a simulated car whose faults develop, with its own MQTT broker:
+    /// prints the alerts as the service centre receives them. No hardware needed.
     Demo(demo::DemoArgs),
     /// Decode raw service responses, e.g. `41 0C 1A F8` or `43 01 43 01 96`.
     Decode(decode::DecodeArgs),
@@ -56,8 +57,16 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // The demo's embedded broker logs every client disconnect as an error; quiet it
+        // unless asked for by name.
+        let quiet = if cli.log.contains("rumqttd") {
+            ""
+        } else {
+            ",rumqttd=off"
+        };
+        tracing_subscriber::EnvFilter::new(format!("{}{quiet}", cli.log))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -26,7 +26,19 @@ pub struct LiveModel {
     pub warmup_s: f64,
     /// Hybrid battery remaining life (PID 5B), when the car has one.
     pub hybrid_battery_pct: Option<f64>,
+    /// A cooling fault for a while: coolant climbs above its target, then recovers.
+    pub overheat: Option<Overheat>,
     pub seed: u32,
+}
+
+/// Between `from` and `until` the coolant approaches `peak_c` with time constant `tau_s`;
+/// afterwards the excess decays with the same constant (the fan is back).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overheat {
+    pub from: Duration,
+    pub until: Duration,
+    pub peak_c: f64,
+    pub tau_s: f64,
 }
 
 impl Default for LiveModel {
@@ -40,6 +52,7 @@ impl Default for LiveModel {
             coolant_target_c: 90.0,
             warmup_s: 180.0,
             hybrid_battery_pct: None,
+            overheat: None,
             seed: 1,
         }
     }
@@ -115,7 +128,11 @@ impl LiveModel {
             return self.ambient_c;
         }
         let rise = self.coolant_target_c - self.ambient_c;
-        self.coolant_target_c - rise * (-Self::secs(t) / self.warmup_s).exp()
+        let normal = self.coolant_target_c - rise * (-Self::secs(t) / self.warmup_s).exp();
+        normal
+            + self
+                .overheat
+                .map_or(0.0, |o| o.excess_c(self.coolant_target_c, t))
     }
 
     pub fn warm(&self, t: Duration) -> bool {
@@ -175,6 +192,23 @@ impl LiveModel {
             14.1 + 0.05 * jitter(self.seed ^ 11, t)
         } else {
             12.4
+        }
+    }
+}
+
+impl Overheat {
+    /// Degrees above the normal curve at `t`.
+    fn excess_c(&self, target_c: f64, t: Duration) -> f64 {
+        let secs = |d: Duration| d.as_secs_f64();
+        let peak = (self.peak_c - target_c).max(0.0);
+        let rise = |s: f64| peak * (1.0 - (-s / self.tau_s).exp());
+        if t < self.from {
+            0.0
+        } else if t < self.until {
+            rise(secs(t) - secs(self.from))
+        } else {
+            let at_end = rise(secs(self.until) - secs(self.from));
+            at_end * (-(secs(t) - secs(self.until)) / self.tau_s).exp()
         }
     }
 }

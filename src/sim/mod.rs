@@ -18,6 +18,9 @@ pub mod live;
 pub mod scenario;
 pub mod serve;
 pub mod service;
+pub mod timeline;
+#[cfg(test)]
+mod timeline_tests;
 pub mod vehicle;
 #[cfg(test)]
 mod vehicle_tests;

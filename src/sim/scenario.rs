@@ -8,8 +8,9 @@ use crate::obd::dtc::Dtc;
 use crate::obd::protocol::Protocol;
 
 use super::SimError;
-use super::live::LiveModel;
+use super::live::{LiveModel, Overheat};
 use super::service::store_fault;
+use super::timeline::{Change, Step, Timeline};
 use super::vehicle::{EcuInfo, EcuRole, Monitors, SimEcu, SimVehicle, SinceClear};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -35,10 +36,27 @@ pub enum Scenario {
     LegacyJ1850,
     /// The healthy car on 29-bit CAN identifiers.
     Can29,
+    /// Healthy at first, then faults develop on a timeline ([`DEVELOPING_TIMELINE`]).
+    Developing,
 }
 
+/// When the `developing` car's faults appear, in simulated seconds, with what happens. The
+/// demo drives the simulated clock faster, so the whole story fits in about a minute.
+pub const DEVELOPING_TIMELINE: [(u64, &str); 7] = [
+    (0, "healthy, engine warming up"),
+    (
+        15,
+        "P0301 pending: cylinder 1 misfired once; idle turns rough",
+    ),
+    (35, "P0301 confirmed: stored, MIL on, freeze frame"),
+    (50, "cooling fault: coolant climbs towards 124 degC"),
+    (65, "P0217 stored: engine over temperature"),
+    (85, "the fan recovers: coolant falls back to 90 degC"),
+    (100, "the ECU drops P0217 by itself: condition gone"),
+];
+
 impl Scenario {
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Healthy,
         Scenario::Misfire,
         Scenario::Overheating,
@@ -49,6 +67,7 @@ impl Scenario {
         Scenario::LegacyKwp,
         Scenario::LegacyJ1850,
         Scenario::Can29,
+        Scenario::Developing,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +82,7 @@ impl Scenario {
             Scenario::LegacyKwp => "legacy-kwp",
             Scenario::LegacyJ1850 => "legacy-j1850",
             Scenario::Can29 => "can29",
+            Scenario::Developing => "developing",
         }
     }
 
@@ -78,6 +98,9 @@ impl Scenario {
             Scenario::LegacyKwp => "ISO 14230-4 KWP fast-init car with P0128",
             Scenario::LegacyJ1850 => "SAE J1850 VPW car with P0442",
             Scenario::Can29 => "healthy car on 29-bit CAN (18DAF110)",
+            Scenario::Developing => {
+                "healthy, then P0301 pending, confirmed + MIL, overheating P0217, cleared by the ECU (100 s)"
+            }
         }
     }
 
@@ -251,14 +274,53 @@ fn build(scenario: Scenario) -> SimVehicle {
             eng.pending = dtcs(&["P0442"]);
             store_fault(&mut eng, &dtcs(&["P0442"]), Duration::from_secs(800));
         }
+        Scenario::Developing => {
+            // Warm within the first minute, so the overheating is not mistaken for warm-up.
+            live.warmup_s = 20.0;
+            live.seed = 0xDE7;
+            live.overheat = Some(Overheat {
+                from: secs(DEVELOPING_TIMELINE[3].0),
+                until: secs(DEVELOPING_TIMELINE[5].0),
+                peak_c: 124.0,
+                tau_s: 12.0,
+            });
+        }
     }
     if scenario == Scenario::HybridBattery {
         eng.pids.push(0x5B);
     }
     let mut vehicle = SimVehicle::new(protocol, live);
+    if scenario == Scenario::Developing {
+        vehicle.timeline = developing_timeline();
+    }
     vehicle.ecus.push(eng);
     vehicle.ecus.extend(extra);
     vehicle
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// The engine (ECU 0) steps of [`DEVELOPING_TIMELINE`].
+fn developing_timeline() -> Timeline {
+    let code = |c: &str| dtcs(&[c]).into_iter().next();
+    let (Some(misfire), Some(overtemp)) = (code("P0301"), code("P0217")) else {
+        return Timeline::default();
+    };
+    let at = |i: usize| secs(DEVELOPING_TIMELINE[i].0);
+    let step = |i: usize, change: Change| Step {
+        at: at(i),
+        ecu: 0,
+        change,
+    };
+    Timeline::new(vec![
+        step(1, Change::Pending(misfire)),
+        step(1, Change::RpmJitter(70.0)),
+        step(2, Change::Confirmed(misfire)),
+        step(4, Change::Confirmed(overtemp)),
+        step(6, Change::EcuCleared(overtemp)),
+    ])
 }
 
 #[cfg(test)]

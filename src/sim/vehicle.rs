@@ -11,6 +11,7 @@ use crate::obd::protocol::Protocol;
 use crate::transport::EcuAddress;
 
 use super::live::LiveModel;
+use super::timeline::Timeline;
 
 /// What an ECU is for; it decides which live values it can serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +143,8 @@ pub struct SimVehicle {
     pub protocol: Protocol,
     pub ecus: Vec<SimEcu>,
     pub live: LiveModel,
+    /// Faults that develop over time; empty for a car whose state only changes on request.
+    pub timeline: Timeline,
 }
 
 impl SimVehicle {
@@ -150,6 +153,7 @@ impl SimVehicle {
             protocol,
             ecus: Vec::new(),
             live,
+            timeline: Timeline::default(),
         }
     }
 
@@ -171,9 +175,15 @@ impl SimVehicle {
         self.live.engine_running = running;
     }
 
+    /// Lets the timeline catch up with `now`; every answer reflects the car at that instant.
+    pub fn advance(&mut self, now: Duration) {
+        self.timeline.advance(now, &mut self.ecus, &mut self.live);
+    }
+
     /// A functional (broadcast) request: every ECU that has something to say answers, in ECU
     /// order. On the legacy buses an ECU may answer with several messages.
     pub fn respond(&mut self, request: &[u8], now: Duration) -> Vec<(EcuAddress, Vec<u8>)> {
+        self.advance(now);
         let protocol = self.protocol;
         let live = self.live.clone();
         let mut out = Vec::new();
@@ -193,6 +203,7 @@ impl SimVehicle {
         request: &[u8],
         now: Duration,
     ) -> Vec<(EcuAddress, Vec<u8>)> {
+        self.advance(now);
         let protocol = self.protocol;
         let live = self.live.clone();
         let Some(ecu) = self.ecus.iter_mut().find(|e| e.address(protocol) == target) else {

@@ -23,6 +23,8 @@ pub struct SimTransport {
     latency: SimLatency,
     name: String,
     start: Instant,
+    /// Simulated seconds per real second: a demo runs a developing fault faster than life.
+    time_scale: f64,
 }
 
 impl SimTransport {
@@ -36,7 +38,17 @@ impl SimTransport {
             latency,
             name: "custom".into(),
             start: Instant::now(),
+            time_scale: 1.0,
         }
+    }
+
+    /// Drives the simulated clock `scale` times faster than real time (latency stays real:
+    /// it is the adapter's, not the car's). Non-finite or non-positive scales are ignored.
+    pub fn with_time_scale(mut self, scale: f64) -> Self {
+        if scale.is_finite() && scale > 0.0 {
+            self.time_scale = scale;
+        }
+        self
     }
 
     fn named(mut self, name: &str) -> Self {
@@ -54,7 +66,9 @@ impl SimTransport {
 
     /// Simulated time: how long the vehicle has been running.
     pub fn elapsed(&self) -> Duration {
-        self.start.elapsed()
+        // Saturates rather than panics on an absurd scale.
+        Duration::try_from_secs_f64(self.start.elapsed().as_secs_f64() * self.time_scale)
+            .unwrap_or(Duration::MAX)
     }
 }
 
@@ -78,7 +92,7 @@ impl Transport for SimTransport {
         if !first.is_zero() {
             tokio::time::sleep(first).await;
         }
-        let answers = self.vehicle.respond(data, self.start.elapsed());
+        let answers = self.vehicle.respond(data, self.elapsed());
         let enough = request
             .expected_responses
             .is_some_and(|n| answers.len() >= usize::from(n));
@@ -108,7 +122,7 @@ impl Transport for SimTransport {
     }
 
     async fn battery_voltage(&mut self) -> Result<Option<f32>, TransportError> {
-        Ok(Some(self.vehicle.battery_voltage(self.start.elapsed())))
+        Ok(Some(self.vehicle.battery_voltage(self.elapsed())))
     }
 }
 

@@ -1,33 +1,20 @@
-//! `obd-agent demo`: the whole read path with no hardware. Each scenario's simulated vehicle
+//! `obd-agent demo --scan`: the whole read path with no hardware. Each scenario's simulated vehicle
 //! is served by the ELM327 emulator on a real pseudo-terminal, and obd-agent reads it through
 //! its serial transport exactly as it reads an adapter in a car.
 
 use std::io::Write;
 
-use clap::Args;
-
-use super::connect::{ConnectArgs, ProtocolChoice, scenario_names};
-use super::error::CliError;
-use super::scan::{ScanArgs, run as scan};
+use crate::cli::connect::{ConnectArgs, ProtocolChoice, scenario_names};
+use crate::cli::error::CliError;
+use crate::cli::scan::{ScanArgs, run as scan};
 use crate::sim::{Scenario, SimSettings, serve_pty};
 
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Scenarios to show, in order.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "misfire,overheating,multi-ecu"
-    )]
-    pub scenarios: Vec<String>,
-}
-
-pub async fn run(args: &DemoArgs, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+pub async fn run(scenarios: &[String], out: &mut (dyn Write + Send)) -> Result<(), CliError> {
     let io = |source| CliError::Io {
         what: "stdout".into(),
         source,
     };
-    for name in &args.scenarios {
+    for name in scenarios {
         let scenario: Scenario = name.parse().map_err(|e: crate::sim::SimError| {
             CliError::Usage(format!("{e}; known scenarios: {}", scenario_names()))
         })?;
