@@ -237,6 +237,11 @@ async fn misfire_can11_with_freeze_frame() {
 }
 
 #[tokio::test]
+async fn parked_with_the_engine_off() {
+    both_profiles(Scenario::Parked).await;
+}
+
+#[tokio::test]
 async fn overheating_can11() {
     both_profiles(Scenario::Overheating).await;
 }
@@ -276,7 +281,7 @@ async fn abs_module_next_to_the_engine() {
 fn every_scenario_is_covered() {
     assert_eq!(
         Scenario::ALL.len(),
-        10,
+        11,
         "add a test for the new scenario above"
     );
 }

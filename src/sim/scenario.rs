@@ -35,10 +35,13 @@ pub enum Scenario {
     LegacyJ1850,
     /// The healthy car on 29-bit CAN identifiers.
     Can29,
+    /// The misfire car parked with the ignition on and the engine off: the one state in which
+    /// a clear is allowed (remote clear tests).
+    Parked,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Healthy,
         Scenario::Misfire,
         Scenario::Overheating,
@@ -49,6 +52,7 @@ impl Scenario {
         Scenario::LegacyKwp,
         Scenario::LegacyJ1850,
         Scenario::Can29,
+        Scenario::Parked,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +67,7 @@ impl Scenario {
             Scenario::LegacyKwp => "legacy-kwp",
             Scenario::LegacyJ1850 => "legacy-j1850",
             Scenario::Can29 => "can29",
+            Scenario::Parked => "parked",
         }
     }
 
@@ -78,6 +83,7 @@ impl Scenario {
             Scenario::LegacyKwp => "ISO 14230-4 KWP fast-init car with P0128",
             Scenario::LegacyJ1850 => "SAE J1850 VPW car with P0442",
             Scenario::Can29 => "healthy car on 29-bit CAN (18DAF110)",
+            Scenario::Parked => "misfire car parked: ignition on, engine off, P0300 + P0301",
         }
     }
 
@@ -188,7 +194,8 @@ fn build(scenario: Scenario) -> SimVehicle {
     let mut extra = Vec::new();
     match scenario {
         Scenario::Healthy | Scenario::Can29 => {}
-        Scenario::Misfire => {
+        Scenario::Misfire | Scenario::Parked => {
+            live.engine_running = scenario == Scenario::Misfire;
             live.driving = false;
             live.idle_rpm = 690.0;
             live.rpm_jitter = 60.0;
