@@ -128,6 +128,7 @@ async fn check_live(
                 live.coolant_c(Duration::ZERO) - 1.0,
                 live.coolant_c(elapsed) + 1.0,
             ),
+            0x0C if !live.engine_running => (0.0, 0.0),
             0x0C => (
                 live.idle_rpm - live.rpm_jitter - 1.0,
                 live.idle_rpm + live.rpm_jitter + 1.0,
