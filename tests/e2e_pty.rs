@@ -128,6 +128,7 @@ async fn check_live(
                 live.coolant_c(Duration::ZERO) - 1.0,
                 live.coolant_c(elapsed) + 1.0,
             ),
+            0x0C if !live.engine_running => (0.0, 0.0),
             0x0C => (
                 live.idle_rpm - live.rpm_jitter - 1.0,
                 live.idle_rpm + live.rpm_jitter + 1.0,
@@ -237,6 +238,16 @@ async fn misfire_can11_with_freeze_frame() {
 }
 
 #[tokio::test]
+async fn developing_car_starts_healthy() {
+    both_profiles(Scenario::Developing).await;
+}
+
+#[tokio::test]
+async fn parked_with_the_engine_off() {
+    both_profiles(Scenario::Parked).await;
+}
+
+#[tokio::test]
 async fn overheating_can11() {
     both_profiles(Scenario::Overheating).await;
 }
@@ -276,7 +287,7 @@ async fn abs_module_next_to_the_engine() {
 fn every_scenario_is_covered() {
     assert_eq!(
         Scenario::ALL.len(),
-        10,
+        12,
         "add a test for the new scenario above"
     );
 }

@@ -1,12 +1,14 @@
 //! The command handler: remote commands from the hotline (already parsed and validated by the
-//! uplink) become jobs for the poller, and their results JSON replies.
+//! uplink) are admitted or refused ([`super::auth`]: signature, freshness, replay, the `clear`
+//! policy), then become jobs for the poller, and their results JSON replies.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
-use tracing::info;
+use tracing::{info, warn};
 
+use super::auth::{Admission, Candidate};
 use super::jobs::{JobError, Reply, VehicleJob};
 use crate::config::RemoteConfig;
 use crate::uplink::{Command, CommandRequest, CommandResult};
@@ -18,21 +20,31 @@ const JOB_TIMEOUT: Duration = Duration::from_secs(90);
 pub async fn handle_commands(
     mut requests: mpsc::Receiver<CommandRequest>,
     jobs: mpsc::Sender<VehicleJob>,
+    vehicle_id: String,
     remote: RemoteConfig,
 ) {
+    let mut admission = Admission::new(&vehicle_id, &remote);
     while let Some(request) = requests.recv().await {
-        info!(request_id = %request.request_id, command = request.command.name(), "remote command");
-        let result = execute(&request.command, &jobs, &remote).await;
+        let command = request.command.name();
+        info!(request_id = %request.request_id, command, "remote command");
+        let candidate = Candidate {
+            request_id: &request.request_id,
+            command: &request.command,
+            authentication: &request.authentication,
+        };
+        // The uplink answers a failure with code `failed`; the message names the reason.
+        if let Err(refusal) = admission.check(&candidate, SystemTime::now()) {
+            warn!(request_id = %request.request_id, command, reason = refusal.reason(), "remote command refused");
+            let _ = request.reply.send(Err(refusal.to_string()));
+            continue;
+        }
+        let result = execute(&request.command, &jobs).await;
         // The requester may have given up (reply timeout); nothing more to do then.
         let _ = request.reply.send(result);
     }
 }
 
-async fn execute(
-    command: &Command,
-    jobs: &mpsc::Sender<VehicleJob>,
-    remote: &RemoteConfig,
-) -> CommandResult {
+async fn execute(command: &Command, jobs: &mpsc::Sender<VehicleJob>) -> CommandResult {
     match command {
         Command::Scan => {
             let report = ask(jobs, VehicleJob::Scan).await?;
@@ -52,10 +64,7 @@ async fn execute(
             Ok(json!({ "freeze_frames": frames }))
         }
         Command::Vin => Ok(json!({ "vin": ask(jobs, VehicleJob::Vin).await? })),
-        Command::Clear if !remote.allow_clear => Err(
-            "clearing codes remotely is disabled on this vehicle (set remote.allow_clear = true)"
-                .into(),
-        ),
+        // Admitted only with remote.allow_clear; the poller checks the vehicle is stationary.
         Command::Clear => Ok(json!({ "clear": ask(jobs, VehicleJob::Clear).await? })),
     }
 }

@@ -1,6 +1,7 @@
 //! The daemon: tasks joined by channels (poller → diagnosis → store → uplink, commands back),
 //! one shutdown signal.
 
+pub mod auth;
 pub mod commands;
 pub mod diagnose;
 pub mod jobs;

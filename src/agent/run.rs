@@ -140,7 +140,12 @@ pub async fn run_with<C: Connector + 'static>(
         config.clone(),
         notifier.clone(),
     ));
-    tasks.spawn(handle_commands(commands_rx, jobs_tx, config.remote.clone()));
+    tasks.spawn(handle_commands(
+        commands_rx,
+        jobs_tx,
+        config.vehicle_id.clone(),
+        config.remote.clone(),
+    ));
     match uplink_config(&config) {
         Some(uplink) => {
             let mut stop = stop_rx.clone();

@@ -28,10 +28,14 @@ pub enum CliError {
     },
     #[error("{0}")]
     Failed(String),
+    /// No answer in time (`obd-agent remote`): distinct from a refusal or a broken setup.
+    #[error("{0}")]
+    NoReply(String),
 }
 
 impl CliError {
-    /// Exit codes: 2 usage, 3 adapter or link, 4 no vehicle, 5 the vehicle refused, 1 other.
+    /// Exit codes: 2 usage, 3 adapter or link, 4 no vehicle, 5 the vehicle refused, 6 no reply
+    /// (remote), 1 other.
     pub fn exit_code(&self) -> ExitCode {
         let transport = match self {
             CliError::Transport(e) | CliError::Read(ReadError::Transport(e)) => Some(e),
@@ -45,6 +49,7 @@ impl CliError {
             }
             (_, Some(_)) => 3,
             (CliError::Failed(_), _) => 5,
+            (CliError::NoReply(_), _) => super::remote::NO_REPLY_EXIT,
             _ => 1,
         };
         ExitCode::from(code)

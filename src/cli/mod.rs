@@ -8,6 +8,8 @@ mod error;
 pub mod explain;
 mod format;
 mod live;
+mod remote;
+mod remote_format;
 mod run;
 mod scan;
 mod sim;
@@ -51,6 +53,8 @@ enum Command {
     /// The agent against a simulated car whose faults develop, with its own MQTT broker:
     /// prints the alerts as the service centre receives them. No hardware needed.
     Demo(demo::DemoArgs),
+    /// Send one command to a vehicle over MQTT (the hotline's client) and print its reply.
+    Remote(remote::RemoteArgs),
     /// Decode raw service responses, e.g. `41 0C 1A F8` or `43 01 43 01 96`.
     Decode(decode::DecodeArgs),
 }
@@ -103,6 +107,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             let stdin = std::io::stdin();
             clear::run(&args, &mut stdin.lock(), &mut stdout).await
         }
+        Command::Remote(args) => remote::run(&args, &mut stdout).await,
         Command::Decode(args) => decode::run(&args, &mut stdout),
         Command::Explain(args) => {
             explain::run(&args, &mut stdout).map_err(|e| CliError::Usage(e.to_string()))

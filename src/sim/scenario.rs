@@ -38,6 +38,9 @@ pub enum Scenario {
     Can29,
     /// Healthy at first, then faults develop on a timeline ([`DEVELOPING_TIMELINE`]).
     Developing,
+    /// The misfire car parked with the ignition on and the engine off: the one state in which
+    /// a clear is allowed (remote clear tests).
+    Parked,
 }
 
 /// When the `developing` car's faults appear, in simulated seconds, with what happens. The
@@ -56,7 +59,7 @@ pub const DEVELOPING_TIMELINE: [(u64, &str); 7] = [
 ];
 
 impl Scenario {
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::Healthy,
         Scenario::Misfire,
         Scenario::Overheating,
@@ -68,6 +71,7 @@ impl Scenario {
         Scenario::LegacyJ1850,
         Scenario::Can29,
         Scenario::Developing,
+        Scenario::Parked,
     ];
 
     pub fn name(self) -> &'static str {
@@ -83,6 +87,7 @@ impl Scenario {
             Scenario::LegacyJ1850 => "legacy-j1850",
             Scenario::Can29 => "can29",
             Scenario::Developing => "developing",
+            Scenario::Parked => "parked",
         }
     }
 
@@ -101,6 +106,7 @@ impl Scenario {
             Scenario::Developing => {
                 "healthy, then P0301 pending, confirmed + MIL, overheating P0217, cleared by the ECU (100 s)"
             }
+            Scenario::Parked => "misfire car parked: ignition on, engine off, P0300 + P0301",
         }
     }
 
@@ -211,7 +217,8 @@ fn build(scenario: Scenario) -> SimVehicle {
     let mut extra = Vec::new();
     match scenario {
         Scenario::Healthy | Scenario::Can29 => {}
-        Scenario::Misfire => {
+        Scenario::Misfire | Scenario::Parked => {
+            live.engine_running = scenario == Scenario::Misfire;
             live.driving = false;
             live.idle_rpm = 690.0;
             live.rpm_jitter = 60.0;
