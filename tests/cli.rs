@@ -131,3 +131,21 @@ fn permission_denied_points_to_the_dialout_group() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("dialout"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_broken_config_names_the_key_and_the_fix_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "vehicle_id = \"V1\"\n[adapter]\nsim = \"healthy\"\n[poll]\ndtc_interval = \"fast\"\n",
+    )
+    .unwrap();
+    let out = obd_agent(&["run", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(text.contains("dtc_interval"), "{text}");
+    assert!(text.contains("\"fast\"") || text.contains("fast"), "{text}");
+    assert!(text.contains("for example"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
