@@ -282,10 +282,12 @@ impl<C: Connector> Poller<C> {
             codes: dtcs,
             answered,
         } = reader.read_codes().await?;
-        let infos = reader.ecu_info().await?;
-        let mil = infos
+        // Only the MIL matters here; names and calibration IDs do not change between polls.
+        let mil = reader
+            .monitor_status()
+            .await?
             .iter()
-            .any(|i| i.monitor.as_ref().is_some_and(|m| m.mil));
+            .any(|(_, status)| status.mil);
         let freeze_frames = if dtcs.is_empty() {
             Vec::new()
         } else {

@@ -108,8 +108,11 @@ impl VehicleReader<'_> {
 
     async fn dtcs_answered(&mut self, kind: DtcKind) -> Result<CodeReadout, ReadError> {
         let framing = self.dtc_framing();
-        let request = ObdRequest::new([kind.service()]);
-        let answers = self.transport.request(&request).await?;
+        // On CAN each OBD ECU answers with one message (a zero count when it has no code, or
+        // a refusal); one that stays silent costs the wait it always did. A code list may
+        // span several frames, so no frame count.
+        let ecus: BTreeSet<EcuAddress> = self.ecus().into_iter().collect();
+        let answers = self.request_from(vec![kind.service()], &ecus, None).await?;
         let positive = kind.service() + 0x40;
         let mut out = Vec::new();
         let mut answered = Vec::new();
@@ -156,9 +159,11 @@ impl VehicleReader<'_> {
     /// Freeze frame 0 of every ECU that stored one.
     pub async fn freeze_frames(&mut self) -> Result<Vec<EcuFreezeFrame>, ReadError> {
         let multi = self.batching();
+        let ecus: BTreeSet<EcuAddress> = self.ecus().into_iter().collect();
+        // 42 02 00 and a DTC: one frame from each ECU.
+        let frames = u8::try_from(ecus.len()).ok();
         let answers = self
-            .transport
-            .request(&ObdRequest::new(service::freeze_frame_request(&[0x02], 0)))
+            .request_from(service::freeze_frame_request(&[0x02], 0), &ecus, frames)
             .await?;
         let mut frames = Vec::new();
         for (ecu, messages) in by_ecu(answers) {
@@ -171,9 +176,11 @@ impl VehicleReader<'_> {
             let pids = self.freeze_frame_pids(ecu).await?;
             let mut readings = Vec::new();
             let per_request = if multi { 3 } else { 1 };
+            let only = BTreeSet::from([ecu]);
             for chunk in pids.chunks(per_request) {
-                let request = ObdRequest::new(service::freeze_frame_request(chunk, 0));
-                for answer in self.transport.request(&request).await? {
+                let request = service::freeze_frame_request(chunk, 0);
+                let frames = freeze_frame_frames(chunk);
+                for answer in self.request_from(request, &only, frames).await? {
                     if answer.ecu != ecu || answer.data.first() != Some(&0x42) {
                         continue;
                     }
@@ -199,9 +206,10 @@ impl VehicleReader<'_> {
     /// PIDs stored in an ECU's freeze frame (02 00 00, 02 20 00, ...), bitmaps and 02 aside.
     async fn freeze_frame_pids(&mut self, ecu: EcuAddress) -> Result<Vec<u8>, ReadError> {
         let mut pids = Vec::new();
+        let only = BTreeSet::from([ecu]);
         for base in (0x00..=0xE0u8).step_by(0x20) {
-            let request = ObdRequest::new(service::freeze_frame_request(&[base], 0));
-            let answers = self.transport.request(&request).await?;
+            let request = service::freeze_frame_request(&[base], 0);
+            let answers = self.request_from(request, &only, Some(1)).await?;
             let bitmap = answers.iter().find_map(|a| match a.data.as_slice() {
                 [0x42, pid, 0x00, rest @ ..] if a.ecu == ecu && *pid == base => {
                     crate::obd::pid::decode_supported(base, rest).ok()
@@ -237,4 +245,15 @@ impl VehicleReader<'_> {
             remaining,
         })
     }
+}
+
+/// CAN frames of one ECU's answer to a freeze-frame request for `pids` (each answered as PID,
+/// frame number and data), when every length is known.
+fn freeze_frame_frames(pids: &[u8]) -> Option<u8> {
+    let mut len = 1; // 42
+    for p in pids {
+        let def = crate::obd::pid::pid_def(*p).filter(|d| d.has_fixed_len())?;
+        len += 2 + def.len;
+    }
+    u8::try_from(super::can_frames(len)).ok()
 }

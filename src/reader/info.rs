@@ -1,12 +1,14 @@
 //! Vehicle information (service 09): VIN, calibration IDs and CVNs, ECU names, and the
 //! monitor status of service 01 PID 01.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use super::{ReadError, VehicleReader, by_ecu};
 use crate::obd::info;
 use crate::obd::monitor::MonitorStatus;
-use crate::transport::{EcuAddress, ObdRequest};
+use crate::transport::EcuAddress;
 
 /// What one ECU says about itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -29,17 +31,21 @@ impl VehicleReader<'_> {
         pid: u8,
         supported: &[(EcuAddress, Vec<u8>)],
     ) -> Result<Vec<(EcuAddress, Vec<Vec<u8>>)>, ReadError> {
-        let askers = supported
+        let askers: BTreeSet<EcuAddress> = supported
             .iter()
             .filter(|(_, pids)| pids.contains(&pid))
-            .count();
-        if askers == 0 {
+            .map(|(ecu, _)| *ecu)
+            .collect();
+        if askers.is_empty() {
             return Ok(Vec::new());
         }
-        let answers = self
-            .transport
-            .request(&ObdRequest::new([0x09, pid]))
-            .await?;
+        // The unknown address stands for "09 00 was silent, ask anyway": nobody to wait for.
+        let askers = if askers.contains(&EcuAddress::Unknown) {
+            BTreeSet::new()
+        } else {
+            askers
+        };
+        let answers = self.request_from(vec![0x09, pid], &askers, None).await?;
         Ok(by_ecu(answers)
             .into_iter()
             .map(|(ecu, messages)| {
@@ -57,10 +63,12 @@ impl VehicleReader<'_> {
         if let Some(known) = &self.info_supported {
             return Ok(known.clone());
         }
-        let answers = self
-            .transport
-            .request(&ObdRequest::new([0x09, 0x00]))
-            .await?;
+        self.discover().await?;
+        let ecus: BTreeSet<EcuAddress> = self.supported.keys().copied().collect();
+        // 49 00 and a four-byte bitmap: one frame per ECU. ECUs without service 09 (older
+        // cars) stay silent and cost the usual wait.
+        let frames = u8::try_from(ecus.len()).ok();
+        let answers = self.request_from(vec![0x09, 0x00], &ecus, frames).await?;
         let mut out = Vec::new();
         for answer in answers {
             if answer.data.starts_with(&[0x49, 0x00]) {
@@ -137,23 +145,37 @@ impl VehicleReader<'_> {
                 infos[i].cvns = cvns;
             }
         }
-        if self.supports(0x01) {
-            let answers = self
-                .transport
-                .request(&ObdRequest::new([0x01, 0x01]))
-                .await?;
-            for answer in answers {
-                if let [0x41, 0x01, rest @ ..] = answer.data.as_slice() {
-                    match MonitorStatus::decode(rest) {
-                        Ok(status) => {
-                            let i = entry(&mut infos, answer.ecu);
-                            infos[i].monitor = Some(status);
-                        }
-                        Err(e) => self.warn(format!("ECU {} monitor status: {e}", answer.ecu)),
-                    }
+        for (ecu, status) in self.monitor_status().await? {
+            let i = entry(&mut infos, ecu);
+            infos[i].monitor = Some(status);
+        }
+        Ok(infos)
+    }
+
+    /// MIL, code count and readiness (01 01) of every ECU that supports it.
+    pub async fn monitor_status(&mut self) -> Result<Vec<(EcuAddress, MonitorStatus)>, ReadError> {
+        self.discover().await?;
+        let askers: BTreeSet<EcuAddress> = self
+            .supported
+            .iter()
+            .filter(|(_, pids)| pids.contains(&0x01))
+            .map(|(ecu, _)| *ecu)
+            .collect();
+        if askers.is_empty() {
+            return Ok(Vec::new());
+        }
+        // 41 01 and four bytes: one frame per ECU.
+        let frames = u8::try_from(askers.len()).ok();
+        let answers = self.request_from(vec![0x01, 0x01], &askers, frames).await?;
+        let mut out = Vec::new();
+        for answer in answers {
+            if let [0x41, 0x01, rest @ ..] = answer.data.as_slice() {
+                match MonitorStatus::decode(rest) {
+                    Ok(status) => out.push((answer.ecu, status)),
+                    Err(e) => self.warn(format!("ECU {} monitor status: {e}", answer.ecu)),
                 }
             }
         }
-        Ok(infos)
+        Ok(out)
     }
 }

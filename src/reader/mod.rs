@@ -225,6 +225,39 @@ impl<'t> VehicleReader<'t> {
             .in_frames(frames)
     }
 
+    /// Whether each ECU answers a request with exactly one message (ISO-TP reassembles long
+    /// answers); on the legacy buses an ECU may split an answer into several.
+    fn one_message_per_ecu(&self) -> bool {
+        matches!(self.transport.link().protocol, Some(p) if p.is_can())
+    }
+
+    /// Sends `data` telling the transport that the ECUs in `from` will answer, one message
+    /// each in `frames` frames in all (when known), so it can stop waiting once they have.
+    /// Another ECU answering in place of an expected one could make it stop too soon: then
+    /// the request is repeated without the hint rather than lose that ECU's answer.
+    async fn request_from(
+        &mut self,
+        data: Vec<u8>,
+        from: &BTreeSet<EcuAddress>,
+        frames: Option<u8>,
+    ) -> Result<Vec<EcuResponse>, ReadError> {
+        let plain = ObdRequest::new(data);
+        let count = u8::try_from(from.len())
+            .ok()
+            .filter(|&n| n > 0 && self.one_message_per_ecu());
+        let Some(count) = count else {
+            return Ok(self.transport.request(&plain).await?);
+        };
+        let hinted = plain.clone().expecting(count).in_frames(frames);
+        let answers = self.transport.request(&hinted).await?;
+        let answered: BTreeSet<EcuAddress> = answers.iter().map(|a| a.ecu).collect();
+        if answers.len() >= usize::from(count) && !from.is_subset(&answered) {
+            debug!(expected = ?from, ?answered, "an unexpected ECU answered; asking again");
+            return Ok(self.transport.request(&plain).await?);
+        }
+        Ok(answers)
+    }
+
     fn decode_current(&mut self, answers: &[EcuResponse]) -> Vec<EcuReading> {
         let mut out = Vec::new();
         for answer in answers {

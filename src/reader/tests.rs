@@ -312,3 +312,141 @@ async fn batching_is_decided_after_the_protocol_search() {
     let asked: Vec<_> = transport.log.iter().map(|r| r.data.clone()).collect();
     assert_eq!(asked.last().unwrap(), &vec![0x01, 0x0C, 0x0D], "{asked:?}");
 }
+
+fn responses(answers: &[(EcuAddress, &[u8])]) -> Vec<EcuResponse> {
+    answers
+        .iter()
+        .map(|(ecu, data)| EcuResponse {
+            ecu: *ecu,
+            data: data.to_vec(),
+        })
+        .collect()
+}
+
+/// Requests for `service` and the hints they carried.
+fn hints(log: &[ObdRequest], service: u8) -> Vec<(Option<u8>, Option<u8>)> {
+    log.iter()
+        .filter(|r| r.data == [service])
+        .map(|r| (r.expected_responses, r.expected_frames))
+        .collect()
+}
+
+fn with_codes(script: Scripted) -> Scripted {
+    script
+        .on(
+            &[0x03],
+            &[
+                (ENGINE, &[0x43, 0x01, 0x01, 0x43]),
+                (GEARBOX, &[0x43, 0x00]),
+            ],
+        )
+        .on(
+            &[0x07],
+            &[(ENGINE, &[0x47, 0x00]), (GEARBOX, &[0x47, 0x00])],
+        )
+        .on(
+            &[0x0A],
+            &[(ENGINE, &[0x4A, 0x00]), (GEARBOX, &[0x4A, 0x00])],
+        )
+}
+
+#[tokio::test]
+async fn code_reads_on_can_wait_for_the_known_ecus_only() {
+    let mut transport = with_codes(two_ecus());
+    let mut reader = VehicleReader::new(&mut transport);
+    reader.discover().await.unwrap();
+    let readout = reader.read_codes().await.unwrap();
+    assert_eq!(readout.codes.len(), 1);
+    // One message from each ECU, in frames nobody can know (a code list may be long).
+    assert_eq!(hints(&transport.log, 0x03), vec![(Some(2), None)]);
+    assert_eq!(hints(&transport.log, 0x07), vec![(Some(2), None)]);
+}
+
+#[tokio::test]
+async fn another_ecu_answering_in_place_of_a_known_one_means_asking_again() {
+    let stranger = EcuAddress::Can11(0x7EA);
+    let mut transport = with_codes(two_ecus());
+    transport.queue.extend([
+        transport.answers[0].1.clone(),
+        transport.answers[1].1.clone(),
+        // Two answers, as hinted, but the engine's is not among them.
+        responses(&[(stranger, &[0x43, 0x00]), (GEARBOX, &[0x43, 0x00])]),
+    ]);
+    let mut reader = VehicleReader::new(&mut transport);
+    reader.discover().await.unwrap();
+    let codes = reader.dtcs(DtcKind::Stored).await.unwrap();
+    assert_eq!(
+        codes
+            .iter()
+            .map(|d| (d.ecu, d.code.to_string()))
+            .collect::<Vec<_>>(),
+        vec![(ENGINE, "P0143".to_string())]
+    );
+    assert_eq!(
+        hints(&transport.log, 0x03),
+        vec![(Some(2), None), (None, None)]
+    );
+}
+
+#[tokio::test]
+async fn a_silent_ecu_is_not_asked_again() {
+    let mut transport = with_codes(two_ecus());
+    transport.queue.extend([
+        transport.answers[0].1.clone(),
+        transport.answers[1].1.clone(),
+        responses(&[(ENGINE, &[0x43, 0x00])]),
+    ]);
+    let mut reader = VehicleReader::new(&mut transport);
+    reader.discover().await.unwrap();
+    assert!(reader.dtcs(DtcKind::Stored).await.unwrap().is_empty());
+    // Fewer answers than hinted: the transport waited its timeout, nothing was cut short.
+    assert_eq!(hints(&transport.log, 0x03), vec![(Some(2), None)]);
+}
+
+#[tokio::test]
+async fn legacy_buses_get_no_answer_hint_for_codes() {
+    let mut transport = Scripted::new(Protocol::Iso9141)
+        .on(
+            &[0x01, 0x00],
+            &[(ENGINE, &[0x41, 0x00, 0x18, 0x18, 0x00, 0x00])],
+        )
+        .on(
+            &[0x03],
+            &[(ENGINE, &[0x43, 0x01, 0x43, 0x00, 0x00, 0x00, 0x00])],
+        );
+    let mut reader = VehicleReader::new(&mut transport);
+    reader.discover().await.unwrap();
+    let codes = reader.dtcs(DtcKind::Stored).await.unwrap();
+    assert_eq!(codes.len(), 1);
+    // An ECU may split its codes over several messages there.
+    assert_eq!(hints(&transport.log, 0x03), vec![(None, None)]);
+}
+
+#[tokio::test]
+async fn monitor_status_asks_the_ecus_that_support_01_01() {
+    // The engine lists PID 01 (bit 7 of the first bitmap byte); the gearbox does not.
+    let mut transport = Scripted::new(Protocol::Can11_500)
+        .on(
+            &[0x01, 0x00],
+            &[
+                (ENGINE, &[0x41, 0x00, 0x98, 0x18, 0x00, 0x00]),
+                (GEARBOX, &[0x41, 0x00, 0x00, 0x18, 0x00, 0x00]),
+            ],
+        )
+        .on(
+            &[0x01, 0x01],
+            &[(ENGINE, &[0x41, 0x01, 0x81, 0x07, 0x65, 0x04])],
+        );
+    let mut reader = VehicleReader::new(&mut transport);
+    let status = reader.monitor_status().await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0].0, ENGINE);
+    assert!(status[0].1.mil);
+    let asked: Vec<_> = transport
+        .log
+        .iter()
+        .filter(|r| r.data == [0x01, 0x01])
+        .map(|r| (r.expected_responses, r.expected_frames))
+        .collect();
+    assert_eq!(asked, vec![(Some(1), Some(1))]);
+}
