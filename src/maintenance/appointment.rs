@@ -295,7 +295,7 @@ fn sentence(
 }
 
 fn trend_reason(t: &TrendFinding, rules: &RuleSet) -> String {
-    let what = match t.rule.as_str() {
+    match t.rule.as_str() {
         "battery_resting_low" => format!(
             "The 12 V battery is losing charge (rests at {:.2} V)",
             t.value
@@ -327,8 +327,7 @@ fn trend_reason(t: &TrendFinding, rules: &RuleSet) -> String {
         other => rules
             .rule(other)
             .map_or(other.to_string(), |r| r.explanation.clone()),
-    };
-    what
+    }
 }
 
 fn due_phrase(i: &ItemStatus, now_s: f64) -> String {

@@ -92,7 +92,7 @@ impl Schedule {
                 return Err(table(format!("item {} has neither km nor months", r.id)));
             }
             let bad = |v: Option<f64>| v.is_some_and(|v| !v.is_finite() || v <= 0.0);
-            if bad(r.km) || bad(r.months) || !(r.labour_hours >= 0.0) {
+            if bad(r.km) || bad(r.months) || r.labour_hours.is_nan() || r.labour_hours < 0.0 {
                 return Err(table(format!("item {} has a non-positive interval", r.id)));
             }
             let item = ItemSpec {

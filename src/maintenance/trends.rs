@@ -128,7 +128,11 @@ impl RuleSet {
                 When::Above => r.clear <= r.threshold,
                 When::Below => r.clear >= r.threshold,
             };
-            if !hysteresis_ok || r.min_samples == 0 || !(r.window_days > 0.0) {
+            if !hysteresis_ok
+                || r.min_samples == 0
+                || r.window_days.is_nan()
+                || r.window_days <= 0.0
+            {
                 return Err(table(format!(
                     "rule {}: clear must lie on the healthy side of threshold, min_samples >= 1, window_days > 0",
                     r.id
