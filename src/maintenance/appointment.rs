@@ -301,7 +301,7 @@ fn trend_reason(t: &TrendFinding, rules: &RuleSet) -> String {
             t.value
         ),
         "battery_cranking_weak" => format!(
-            "The 12 V battery is weakening (voltage sags to {:.1} V when starting)",
+            "The 12 V battery is weakening (voltage sags to {:.2} V when starting)",
             t.value
         ),
         "charging_voltage_low" | "charging_voltage_high" => {

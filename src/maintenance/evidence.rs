@@ -292,6 +292,38 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// PIDs the maintenance evidence reads (beyond the poller's own): engine speed, vehicle speed,
+/// coolant, long-term trim bank 1, control module voltage, distance since clear, odometer.
+pub const MAINTENANCE_PIDS: [u8; 7] = [0x0C, 0x0D, 0x05, 0x07, 0x42, 0x31, 0xA6];
+
+impl Sample {
+    /// A sample from one poll's readings (the first ECU answering each PID wins: the engine
+    /// answers first) and the adapter's voltage reading, used when PID 42 is missing.
+    pub fn from_readings(
+        at: SystemTime,
+        readings: &[crate::reader::EcuReading],
+        adapter_voltage: Option<f64>,
+    ) -> Sample {
+        let value = |pid: u8| {
+            readings
+                .iter()
+                .find(|r| r.reading.pid == pid)
+                .and_then(|r| r.reading.number(r.reading.key))
+                .filter(|v| v.is_finite())
+        };
+        Sample {
+            at: Some(at),
+            rpm: value(0x0C),
+            speed_kmh: value(0x0D),
+            coolant_c: value(0x05),
+            fuel_trim_long_pct: value(0x07),
+            voltage: value(0x42).or(adapter_voltage),
+            odometer_km: value(0xA6),
+            distance_since_clear_km: value(0x31),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

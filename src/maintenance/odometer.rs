@@ -122,7 +122,11 @@ impl Odometer {
                 false
             }
             _ => {
-                if let Some(current) = self.km {
+                // Only the vehicle's own counter moving on is distance driven; the step from a
+                // person's value (or an old service record) to the first reading is not.
+                if let Some(current) = self.km
+                    && self.source == Some(OdometerSource::Vehicle)
+                {
                     self.travelled_km += (km - current).max(0.0);
                 }
                 self.km = Some(km.max(self.km.unwrap_or(0.0)));
@@ -184,6 +188,12 @@ mod tests {
         assert!(o.on_vehicle_odometer(52_010.5));
         assert!(!o.on_vehicle_odometer(51_000.0));
         assert_eq!((o.km, o.ignored_readings), (Some(52_010.5), 1));
+        assert!((o.travelled_km - 10.5).abs() < 1e-9);
+        // From an anchor to the vehicle's value: adopted, but not counted as driven.
+        let mut o = Odometer::default();
+        o.set(40_000.0, false).unwrap();
+        assert!(o.on_vehicle_odometer(48_950.0));
+        assert_eq!((o.km, o.travelled_km), (Some(48_950.0), 0.0));
     }
 
     #[test]

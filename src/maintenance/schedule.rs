@@ -228,7 +228,6 @@ mod tests {
             item: "oil".into(),
             km: Some(Some(15000.0)),
             months: Some(None),
-            ..Override::default()
         };
         let t = s.with_overrides(&[longer]).unwrap();
         let oil = t.item("engine_oil").unwrap();

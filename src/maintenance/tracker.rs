@@ -205,7 +205,7 @@ impl Tracker {
             }
             None => self.state.odometer.km.ok_or(MaintError::NoOdometer)?,
         };
-        self.intake(at);
+        // No intake here: a record may be back-dated (history entered at installation).
         let record = ServiceRecord {
             item: id,
             odometer_km: km,
