@@ -498,6 +498,6 @@ mod tests {
             (Urgency::High, vec!["battery".to_string()])
         );
         assert_eq!(s.skills, [Skill::Electrical]);
-        assert!(s.summary.contains("9.7 V"), "{}", s.summary);
+        assert!(s.summary.contains("9.70 V"), "{}", s.summary);
     }
 }
