@@ -51,6 +51,10 @@ pub struct TrackerState {
     counted_km: f64,
     /// code → last day a pending observation was made for it.
     pending_days: BTreeMap<String, i64>,
+    /// The last odometer setting (store row id) applied: the CLI appends settings while the
+    /// daemon runs, and the daemon applies the newer ones.
+    #[serde(default)]
+    pub odometer_setting_id: i64,
 }
 
 /// The picture at one instant, for payloads, `service status` and `scan`.
@@ -87,6 +91,11 @@ impl Tracker {
             records,
             observations,
         }
+    }
+
+    /// Replaces the service records (re-read from the store).
+    pub fn set_records(&mut self, records: Vec<ServiceRecord>) {
+        self.records = records;
     }
 
     pub fn records(&self) -> &[ServiceRecord] {
