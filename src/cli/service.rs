@@ -41,6 +41,10 @@ pub enum ServiceCommand {
         /// The odometer at the service, km (default: the current reading).
         #[arg(long, allow_negative_numbers = true)]
         odometer: Option<f64>,
+        /// When it was done, YYYY-MM-DD (default: now): for entering the service history at
+        /// installation. Needs --odometer.
+        #[arg(long)]
+        date: Option<String>,
     },
     /// The schedule: each item's due distance and date, trend alerts, the visit suggested.
     Status {
@@ -66,12 +70,19 @@ pub fn run(args: &ServiceArgs, out: &mut (dyn Write + Send)) -> Result<(), CliEr
                 .map_err(failed)?;
             format!("odometer set to {} km", format::number(*km))
         }
-        ServiceCommand::Done { item, odometer } => {
+        ServiceCommand::Done {
+            item,
+            odometer,
+            date,
+        } => {
+            let at = match date {
+                None => now,
+                Some(d) => past_date(d, now, odometer.is_some())?,
+            };
             let before = tracker.state.odometer.km;
-            let record = tracker
-                .record_service(item, *odometer, now)
-                .map_err(usage)?;
-            if before.is_none_or(|b| record.odometer_km > b) {
+            let record = tracker.record_service(item, *odometer, at).map_err(usage)?;
+            // A reading taken now moves the odometer on; a back-dated one does not.
+            if date.is_none() && before.is_none_or(|b| record.odometer_km > b) {
                 store
                     .add_odometer_setting(record.odometer_km, false, now)
                     .map_err(failed)?;
@@ -106,6 +117,22 @@ pub fn run(args: &ServiceArgs, out: &mut (dyn Write + Send)) -> Result<(), CliEr
         what: "stdout".into(),
         source,
     })
+}
+
+fn past_date(text: &str, now: SystemTime, has_odometer: bool) -> Result<SystemTime, CliError> {
+    let at = humantime::parse_rfc3339_weak(&format!("{} 00:00:00", text.trim()))
+        .map_err(|_| CliError::Usage(format!("--date {text:?} is not a date like 2026-03-31")))?;
+    if at > now {
+        return Err(CliError::Usage(format!(
+            "--date {text} is in the future: record a service once it is done"
+        )));
+    }
+    if !has_odometer {
+        return Err(CliError::Usage(
+            "--date needs --odometer: the reading at that service (today's is not it)".into(),
+        ));
+    }
+    Ok(at)
 }
 
 fn open_store(config: &Config) -> Result<Store, CliError> {

@@ -14,6 +14,10 @@ pub const USAGE_WINDOW_DAYS: i64 = 14;
 /// Fewer complete days of history than this give no rate: a projection from one day's drive
 /// would swing wildly.
 pub const MIN_USAGE_DAYS: i64 = 3;
+/// Until the vehicle's own rate is known, distance is projected at this rate: a typical
+/// private car's 15,000-20,000 km a year. Without it an item 50 km from its limit would look
+/// fine for a year.
+pub const FALLBACK_KM_PER_DAY: f64 = 50.0;
 /// Past the limit by this share of the distance interval (or 30 days) is overdue.
 const OVERDUE_SHARE: f64 = 0.1;
 const OVERDUE_DAYS: f64 = 30.0;
@@ -125,9 +129,8 @@ pub fn status(
         if rem <= 0.0 {
             Some(now_s)
         } else {
-            km_per_day
-                .filter(|k| *k > 0.1)
-                .map(|k| now_s + rem / k * DAY_SECS)
+            let rate = km_per_day.unwrap_or(FALLBACK_KM_PER_DAY);
+            (rate > 0.1).then(|| now_s + rem / rate * DAY_SECS)
         }
     });
     let predicted_s = match (due_date_s, by_distance_s) {
@@ -298,5 +301,18 @@ mod tests {
         assert_eq!(s.due_km, None);
         let s = status(ac, None, base, None, day(100.0), None, 5.0);
         assert_eq!(s.state, DueState::Ok);
+        // No usage history yet: the fallback rate still sees an item 100 km from its limit.
+        let oil = Schedule::embedded().item("engine_oil").unwrap();
+        let s = status(
+            oil,
+            None,
+            base,
+            Some(10_000.0 - 100.0 + 10.0),
+            day(1.0),
+            None,
+            5.0,
+        );
+        assert_eq!(s.state, DueState::DueSoon);
+        assert_eq!(s.predicted_due, Some(day(3.0)));
     }
 }
