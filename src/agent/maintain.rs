@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
 use super::poller::VehicleEvent;
+use super::power::PowerState;
 use crate::config::Config;
 use crate::diagnosis::{self, CodeObservation, Context, Mil};
 use crate::maintenance::appointment::FaultInput;
@@ -150,12 +151,14 @@ impl Maintainer {
                 self.unsaved
                     .extend(self.tracker.on_pending_codes(*at, &pending));
                 self.faults = faults_from(dtcs, *mil);
-                // The adapter's voltage with the engine off feeds the resting-voltage evidence.
+                // The ECUs answered, so the ignition is on; with the engine off this is the
+                // sample just before a start that the cranking evidence looks for.
                 if live.rpm.is_none_or(|r| r <= 0.0)
                     && let Some(v) = live.battery_v
                 {
                     let sample = Sample {
                         at: Some(*at),
+                        rpm: Some(0.0),
                         voltage: Some(f64::from(v)),
                         ..Sample::default()
                     };
@@ -163,7 +166,13 @@ impl Maintainer {
                 }
                 force_save = true;
             }
-            VehicleEvent::Power { voltage, .. } => {
+            // Going to sleep: the engine is off, the voltage is a parked reading. (Waking
+            // means the engine already runs: that voltage is the alternator's, not the
+            // battery's, and the next samples show the trip.)
+            VehicleEvent::Power {
+                state: PowerState::Sleeping,
+                voltage,
+            } => {
                 let sample = Sample {
                     at: Some(now),
                     voltage: voltage.map(f64::from),
@@ -175,7 +184,7 @@ impl Maintainer {
                 self.unsaved.extend(self.tracker.on_link_lost(now));
                 force_save = true;
             }
-            VehicleEvent::Connected { .. } => {}
+            VehicleEvent::Connected { .. } | VehicleEvent::Power { .. } => {}
         }
         self.persist(store, now, force_save)?;
         self.publish(store, now)

@@ -236,8 +236,8 @@ async fn diagnosis_task(
     let mut telemetry = RateLimit::new(config.poll.telemetry_interval);
     let mut unstored: VecDeque<NewMessage> = VecDeque::new();
     while let Some(event) = events.recv().await {
-        // The maintenance stage sees every event after this one; if it falls behind, a sample
-        // is dropped (the next poll brings another), never the diagnosis.
+        // The maintenance stage gets a copy of every event; if it falls behind, that copy is
+        // dropped (the next poll brings another) and the diagnosis goes on regardless.
         if let Some(m) = &maintenance
             && let Err(mpsc::error::TrySendError::Full(_)) = m.try_send(event.clone())
         {
