@@ -105,6 +105,7 @@ pub struct Maintainer {
 }
 
 /// A message and the state key to remember once it is in the outbox.
+#[derive(Debug)]
 pub struct Outgoing {
     pub message: NewMessage,
     pub key: &'static str,
@@ -494,5 +495,128 @@ fn send_all(outbox: &OutboxHandle<Store>, outgoing: Vec<Outgoing>) {
             }
             Err(e) => warn!(error = %e, "outbox refused a maintenance message; it will be retried"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::obd::pid::decode_pid;
+    use crate::reader::EcuReading;
+    use crate::transport::EcuAddress;
+
+    fn config(dir: &std::path::Path) -> Config {
+        let text = format!(
+            "vehicle_id = \"VAN-7\"\n[adapter]\nport = \"/dev/null\"\n[store]\npath = \"{}\"\n",
+            dir.join("agent.db").display()
+        );
+        crate::config::parse_str(&text, "test").unwrap()
+    }
+
+    fn samples(at: SystemTime, odometer_km: f64) -> VehicleEvent {
+        let reading = |pid: u8, data: &[u8]| EcuReading {
+            ecu: EcuAddress::Can11(0x7E8),
+            reading: decode_pid(pid, data).unwrap(),
+        };
+        let km = ((odometer_km * 10.0) as u32).to_be_bytes();
+        VehicleEvent::Samples {
+            at,
+            readings: vec![
+                reading(0x0C, &[0x0B, 0xB8]),
+                reading(0x0D, &[50]),
+                reading(0xA6, &km),
+            ],
+        }
+    }
+
+    fn topics(out: &[Outgoing]) -> Vec<&str> {
+        out.iter().map(|o| o.message.topic.as_str()).collect()
+    }
+
+    fn store_published(store: &mut Store, out: Vec<Outgoing>) {
+        for o in out {
+            store.set_state(o.key, &o.value).unwrap();
+        }
+    }
+
+    #[test]
+    fn messages_go_out_once_per_change_and_not_again_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let mut store = Store::open(&config.store.path, Default::default()).unwrap();
+        let t0 = SystemTime::now();
+        let mut m = Maintainer::open(&store, &config, t0).unwrap();
+        let oil = crate::maintenance::ServiceRecord {
+            item: "engine_oil".into(),
+            odometer_km: 40_000.0,
+            at: t0 - Duration::from_secs(200 * 86_400),
+        };
+        store.add_service_record(&oil, "cli").unwrap();
+        // 49,950 km: 50 km left on the oil, due soon: one maintenance, one appointment.
+        let out = m.on_event(&mut store, &samples(t0, 49_950.0), t0).unwrap();
+        assert_eq!(
+            topics(&out),
+            ["fleet/VAN-7/maintenance", "fleet/VAN-7/appointments"]
+        );
+        let payload: Value = serde_json::from_slice(&out[0].message.payload).unwrap();
+        assert_eq!(payload["items"][0]["state"], "due_soon", "{payload}");
+        store_published(&mut store, out);
+        // The next polls change nothing that is published.
+        for i in 1..20 {
+            let at = t0 + Duration::from_secs(i * 10);
+            let out = m.on_event(&mut store, &samples(at, 49_950.1), at).unwrap();
+            assert!(out.is_empty(), "poll {i}: {:?}", topics(&out));
+        }
+        // A restart remembers what was sent.
+        let at = t0 + Duration::from_secs(300);
+        drop(m);
+        let mut m = Maintainer::open(&store, &config, at).unwrap();
+        assert!(m.publish(&mut store, at).unwrap().is_empty());
+        // The hotline records the oil change: a new maintenance message, no visit any more.
+        let err = m.service_done(&mut store, "wipers", None, at).unwrap_err();
+        assert!(err.contains("known items"), "{err}");
+        let err = m
+            .service_done(&mut store, "oil", Some(-1.0), at)
+            .unwrap_err();
+        assert!(err.contains("0 or more"), "{err}");
+        let (result, out) = m.service_done(&mut store, "oil", None, at).unwrap();
+        assert_eq!(result["recorded"]["item"], "engine_oil");
+        assert_eq!(topics(&out), ["fleet/VAN-7/maintenance"]);
+        let answer = m.appointment(&store, at).unwrap();
+        assert!(answer["suggestion"].is_null(), "{answer}");
+    }
+
+    #[test]
+    fn a_code_read_becomes_part_of_the_suggested_visit() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let mut store = Store::open(&config.store.path, Default::default()).unwrap();
+        let t0 = SystemTime::now();
+        let mut m = Maintainer::open(&store, &config, t0).unwrap();
+        let code = "P0301".parse().unwrap();
+        let event = VehicleEvent::Codes {
+            at: t0,
+            dtcs: vec![crate::reader::ReportedDtc {
+                code,
+                kind: DtcKind::Stored,
+                ecu: EcuAddress::Can11(0x7E8),
+            }],
+            answered: Vec::new(),
+            mil: true,
+            freeze_frames: Vec::new(),
+            live: crate::diagnosis::Snapshot::default(),
+        };
+        let out = m.on_event(&mut store, &event, t0).unwrap();
+        let appointment = out
+            .iter()
+            .find(|o| o.message.topic.ends_with("/appointments"))
+            .expect("an appointment");
+        let payload: Value = serde_json::from_slice(&appointment.message.payload).unwrap();
+        assert_eq!(payload["codes"], serde_json::json!(["P0301"]));
+        assert_eq!(payload["urgency"], "high");
+        assert_eq!(
+            payload["appointment_id"].as_str().unwrap().get(..6),
+            Some("VAN-7-")
+        );
     }
 }
