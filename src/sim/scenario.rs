@@ -174,11 +174,6 @@ impl Scenario {
         build(self)
     }
 
-    /// Whether the scenario lives by days (a [`Routine`]): sample it with a fast clock.
-    pub fn is_daily(self) -> bool {
-        self.build().live.routine.is_some()
-    }
-
     /// For the degrading scenarios: the simulated day the car fails (or, for `oil-due`, the
     /// oil change falls due at the routine's usage), and what happens then.
     pub fn failure(self) -> Option<(f64, &'static str)> {
