@@ -11,6 +11,7 @@ pub mod diagnosis;
 pub mod dtcdb;
 pub mod elm327;
 pub mod isotp;
+pub mod maintenance;
 pub mod obd;
 pub mod outbox;
 pub mod reader;

@@ -12,6 +12,9 @@ pub struct ScanJson<'a> {
     #[serde(flatten)]
     pub report: &'a ScanReport,
     pub triage: diagnosis::ScanReport<'static>,
+    /// One visit for the faults (and maintenance due, when the agent's database is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<crate::maintenance::Suggestion>,
 }
 
 impl<'a> ScanJson<'a> {
@@ -19,6 +22,7 @@ impl<'a> ScanJson<'a> {
         ScanJson {
             report,
             triage: assess(report),
+            appointment: None,
         }
     }
 }

@@ -282,12 +282,37 @@ async fn abs_module_next_to_the_engine() {
     both_profiles(Scenario::AbsFault).await;
 }
 
+#[tokio::test]
+async fn commuter_with_odometer() {
+    both_profiles(Scenario::Commuter).await;
+}
+
+#[tokio::test]
+async fn battery_ageing_commuter() {
+    both_profiles(Scenario::BatteryAgeing).await;
+}
+
+#[tokio::test]
+async fn lean_trim_commuter() {
+    both_profiles(Scenario::LeanTrim).await;
+}
+
+#[tokio::test]
+async fn stuck_thermostat_commuter() {
+    both_profiles(Scenario::StuckThermostat).await;
+}
+
+#[tokio::test]
+async fn oil_due_commuter() {
+    both_profiles(Scenario::OilDue).await;
+}
+
 /// Guards the loops above: a scenario added later must get a test here too.
 #[test]
 fn every_scenario_is_covered() {
     assert_eq!(
         Scenario::ALL.len(),
-        12,
+        17,
         "add a test for the new scenario above"
     );
 }

@@ -121,15 +121,30 @@ fn telemetry_maintenance_and_appointments_match_their_schemas() {
     );
     let item = MaintenanceItem {
         item: "engine_oil".into(),
+        name: Some("Engine oil and filter".into()),
         state: DueState::DueSoon,
         due_km: Some(85_000.0),
+        remaining_km: Some(790.0),
         due_date: Some(at(1_796_000_000)),
         predicted_due: Some(at(1_795_500_000)),
+        last_done: Some(at(1_780_000_000)),
+    };
+    let trend = TrendAlert {
+        rule: "battery_cranking_weak".into(),
+        urgency: Urgency::High,
+        item: Some("battery".into()),
+        code: Some("P0301".into()),
+        value: 9.8,
+        threshold: 10.0,
+        since: at(1_795_000_000),
+        explanation: "The voltage sags.".into(),
     };
     let maintenance = MaintenancePayload {
         header: header(),
         odometer_km: Some(84_210.5),
+        km_per_day: Some(52.3),
         items: vec![item],
+        trends: vec![trend],
     };
     round_trip("maintenance.json", &maintenance);
     let appointment = AppointmentPayload {
@@ -141,6 +156,8 @@ fn telemetry_maintenance_and_appointments_match_their_schemas() {
         skills: vec!["engine".into()],
         items: vec!["engine_oil".into()],
         codes: vec!["P0301".into()],
+        trends: vec!["fuel_trim_lean".into()],
+        ride_along: vec!["engine_oil".into()],
         labour_hours: Some(1.5),
         parts: vec!["spark plug".into()],
         summary: "Book a visit within two days.".into(),
@@ -187,6 +204,15 @@ fn the_command_schema_and_the_parser_agree() {
         json!({ "schema": 2, "request_id": "r", "command": "scan" }),
         json!({ "schema": 1, "request_id": "r", "command": "reboot" }),
         json!({ "schema": 1, "command": "scan" }),
+        json!({ "schema": 1, "request_id": "r", "command": "appointment" }),
+        json!({ "schema": 1, "request_id": "r", "command": "appointment", "item": "oil" }),
+        json!({ "schema": 1, "request_id": "r", "command": "service_done", "item": "oil" }),
+        json!({ "schema": 1, "request_id": "r", "command": "service_done", "item": "brake_fluid", "odometer_km": 52000 }),
+        json!({ "schema": 1, "request_id": "r", "command": "service_done" }),
+        json!({ "schema": 1, "request_id": "r", "command": "service_done", "item": "wipers" }),
+        json!({ "schema": 1, "request_id": "r", "command": "service_done", "item": "oil", "odometer_km": -1 }),
+        json!({ "schema": 1, "request_id": "r", "command": "service_done", "item": "oil", "odometer_km": 1.5 }),
+        json!({ "schema": 1, "request_id": "r", "command": "service_done", "item": "oil", "odometer_km": 4000001 }),
     ];
     let validator = jsonschema::validator_for(&schema("command.json")).unwrap();
     for case in cases {
@@ -194,6 +220,34 @@ fn the_command_schema_and_the_parser_agree() {
         let by_parser = parse_command(case.to_string().as_bytes(), 4096).is_ok();
         assert_eq!(by_schema, by_parser, "{case}");
     }
+}
+
+#[test]
+fn the_command_schema_lists_every_maintenance_item_name() {
+    let command = schema("command.json");
+    let variant = command["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["properties"]["command"]["const"] == "service_done")
+        .expect("a service_done variant");
+    let mut listed: Vec<String> = variant["properties"]["item"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let mut names: Vec<String> = obd_agent::maintenance::Schedule::embedded()
+        .items()
+        .iter()
+        .flat_map(|i| std::iter::once(i.id.clone()).chain(i.aliases.iter().cloned()))
+        .collect();
+    listed.sort();
+    names.sort();
+    assert_eq!(
+        listed, names,
+        "docs/schema/command.json and maintenance-db/schedule.toml"
+    );
 }
 
 #[test]

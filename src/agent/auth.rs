@@ -99,7 +99,11 @@ impl Refusal {
 /// covers. PIDs are upper-case hex in the order sent, so `"0c"`, `"0C"` and `12` sign alike.
 pub fn canonical_arguments(command: &Command) -> String {
     match command {
-        Command::Scan | Command::Vin => "{}".to_string(),
+        Command::Scan | Command::Vin | Command::Appointment => "{}".to_string(),
+        Command::ServiceDone { item, odometer_km } => match odometer_km {
+            Some(km) => format!("{{\"item\":{},\"odometer_km\":{km}}}", json_string(item)),
+            None => format!("{{\"item\":{}}}", json_string(item)),
+        },
         Command::Live { pids } => {
             let list: Vec<String> = pids.iter().map(|p| format!("\"{p:02X}\"")).collect();
             format!("{{\"pids\":[{}]}}", list.join(","))
@@ -107,6 +111,10 @@ pub fn canonical_arguments(command: &Command) -> String {
         Command::Freeze { frame } => format!("{{\"frame\":{frame}}}"),
         Command::Clear => "{\"confirm\":true}".to_string(),
     }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
 }
 
 /// The string that is signed (see the module docs).

@@ -255,3 +255,21 @@ fn replay_memory_is_bounded_and_never_accepts_a_replay() {
     assert_eq!(offer(&mut admission, fresh, &later), Ok(()));
     assert_eq!(admission.seen.len(), 1);
 }
+
+#[test]
+fn maintenance_commands_sign_their_item_by_id() {
+    let done = Command::ServiceDone {
+        item: "engine_oil".into(),
+        odometer_km: Some(52_000),
+    };
+    assert_eq!(
+        canonical_arguments(&done),
+        "{\"item\":\"engine_oil\",\"odometer_km\":52000}"
+    );
+    let bare = Command::ServiceDone {
+        item: "battery".into(),
+        odometer_km: None,
+    };
+    assert_eq!(canonical_arguments(&bare), "{\"item\":\"battery\"}");
+    assert_eq!(canonical_arguments(&Command::Appointment), "{}");
+}

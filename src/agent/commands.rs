@@ -10,6 +10,7 @@ use tracing::{info, warn};
 
 use super::auth::{Admission, Candidate};
 use super::jobs::{JobError, Reply, VehicleJob};
+use super::maintain::MaintJob;
 use crate::config::RemoteConfig;
 use crate::uplink::{Command, CommandRequest, CommandResult};
 
@@ -20,6 +21,7 @@ const JOB_TIMEOUT: Duration = Duration::from_secs(90);
 pub async fn handle_commands(
     mut requests: mpsc::Receiver<CommandRequest>,
     jobs: mpsc::Sender<VehicleJob>,
+    maint: Option<mpsc::Sender<MaintJob>>,
     vehicle_id: String,
     remote: RemoteConfig,
 ) {
@@ -38,14 +40,30 @@ pub async fn handle_commands(
             let _ = request.reply.send(Err(refusal.to_string()));
             continue;
         }
-        let result = execute(&request.command, &jobs).await;
+        let result = execute(&request.command, &jobs, maint.as_ref()).await;
         // The requester may have given up (reply timeout); nothing more to do then.
         let _ = request.reply.send(result);
     }
 }
 
-async fn execute(command: &Command, jobs: &mpsc::Sender<VehicleJob>) -> CommandResult {
+async fn execute(
+    command: &Command,
+    jobs: &mpsc::Sender<VehicleJob>,
+    maint: Option<&mpsc::Sender<MaintJob>>,
+) -> CommandResult {
     match command {
+        Command::ServiceDone { item, odometer_km } => {
+            let (item, odometer_km) = (item.clone(), odometer_km.map(f64::from));
+            ask_maintenance(maint, |reply| MaintJob::ServiceDone {
+                item,
+                odometer_km,
+                reply,
+            })
+            .await
+        }
+        Command::Appointment => {
+            ask_maintenance(maint, |reply| MaintJob::Appointment { reply }).await
+        }
         Command::Scan => {
             let report = ask(jobs, VehicleJob::Scan).await?;
             let triage = crate::triage::assess(&report);
@@ -66,6 +84,29 @@ async fn execute(command: &Command, jobs: &mpsc::Sender<VehicleJob>) -> CommandR
         Command::Vin => Ok(json!({ "vin": ask(jobs, VehicleJob::Vin).await? })),
         // Admitted only with remote.allow_clear; the poller checks the vehicle is stationary.
         Command::Clear => Ok(json!({ "clear": ask(jobs, VehicleJob::Clear).await? })),
+    }
+}
+
+async fn ask_maintenance(
+    maint: Option<&mpsc::Sender<MaintJob>>,
+    job: impl FnOnce(oneshot::Sender<CommandResult>) -> MaintJob,
+) -> CommandResult {
+    let Some(maint) = maint else {
+        return Err(
+            "maintenance is disabled on this vehicle ([maintenance] enabled = false)".into(),
+        );
+    };
+    let (reply, answer) = oneshot::channel();
+    maint
+        .send(job(reply))
+        .await
+        .map_err(|_| "the agent is shutting down".to_string())?;
+    match tokio::time::timeout(JOB_TIMEOUT, answer).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err("the maintenance stage stopped before answering".into()),
+        Err(_) => Err(format!(
+            "no answer from the maintenance stage within {JOB_TIMEOUT:?}"
+        )),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod commands;
 pub mod diagnose;
 pub mod jobs;
+pub mod maintain;
 pub mod notify;
 pub mod poller;
 pub mod power;

@@ -20,9 +20,11 @@ use tracing::{error, info, warn};
 
 use super::commands::handle_commands;
 use super::diagnose::{CodesRead, Diagnoser};
+use super::maintain::{Maintainer, maintenance_task};
 use super::notify::{self, Notifier};
 use super::poller::{Connector, Poller, VehicleEvent};
 use crate::config::{AdapterConfig, Config};
+use crate::maintenance::MAINTENANCE_PIDS;
 use crate::outbox::NewMessage;
 use crate::reader::EcuReading;
 use crate::sim::{Scenario, SimLatency};
@@ -108,6 +110,15 @@ pub async fn run_with<C: Connector + 'static>(
     };
     let store = Store::open(&config.store.path, options)?;
     let diagnoser = Diagnoser::new(&config.vehicle_id, &store)?;
+    let maintainer = if config.maintenance.enabled {
+        Some(Maintainer::open(
+            &store,
+            &config,
+            std::time::SystemTime::now(),
+        )?)
+    } else {
+        None
+    };
     let outbox = OutboxHandle::new(store);
     // Ready once the config is valid and the store open; a vehicle may be hours away.
     let notifier = Notifier::from_env().map(Arc::new);
@@ -120,9 +131,19 @@ pub async fn run_with<C: Connector + 'static>(
     let (jobs_tx, jobs_rx) = mpsc::channel(8);
     let (commands_tx, commands_rx) = mpsc::channel(8);
 
+    let mut poll = config.poll.clone();
+    if maintainer.is_some() {
+        // The maintenance evidence: long-term trim, voltage, distance since clear, odometer
+        // (the reader skips what the vehicle does not support).
+        for pid in MAINTENANCE_PIDS {
+            if !poll.pids.contains(&pid) {
+                poll.pids.push(pid);
+            }
+        }
+    }
     let poller = Poller {
         connector,
-        poll: config.poll.clone(),
+        poll,
         battery: config.battery.clone(),
         events: events_tx,
         jobs: jobs_rx,
@@ -133,16 +154,32 @@ pub async fn run_with<C: Connector + 'static>(
         tasks.spawn(async move { notify::watchdog(&n, stop).await });
     }
     tasks.spawn(poller.run(stop_rx.clone()));
+    let (maint_events, maint_jobs) = match maintainer {
+        Some(maintainer) => {
+            let (events_tx, events_rx) = mpsc::channel(64);
+            let (jobs_tx, jobs_rx) = mpsc::channel(8);
+            tasks.spawn(maintenance_task(
+                events_rx,
+                jobs_rx,
+                outbox.clone(),
+                maintainer,
+            ));
+            (Some(events_tx), Some(jobs_tx))
+        }
+        None => (None, None),
+    };
     tasks.spawn(diagnosis_task(
         events_rx,
         outbox.clone(),
         diagnoser,
         config.clone(),
         notifier.clone(),
+        maint_events,
     ));
     tasks.spawn(handle_commands(
         commands_rx,
         jobs_tx,
+        maint_jobs,
         config.vehicle_id.clone(),
         config.remote.clone(),
     ));
@@ -188,6 +225,7 @@ async fn diagnosis_task(
     mut diagnoser: Diagnoser,
     config: Config,
     notifier: Option<Arc<Notifier>>,
+    maintenance: Option<mpsc::Sender<VehicleEvent>>,
 ) {
     let status = |text: String| {
         if let Some(n) = &notifier {
@@ -198,6 +236,13 @@ async fn diagnosis_task(
     let mut telemetry = RateLimit::new(config.poll.telemetry_interval);
     let mut unstored: VecDeque<NewMessage> = VecDeque::new();
     while let Some(event) = events.recv().await {
+        // The maintenance stage gets a copy of every event; if it falls behind, that copy is
+        // dropped (the next poll brings another) and the diagnosis goes on regardless.
+        if let Some(m) = &maintenance
+            && let Err(mpsc::error::TrySendError::Full(_)) = m.try_send(event.clone())
+        {
+            warn!("maintenance stage busy: one vehicle event skipped");
+        }
         let mut messages = Vec::new();
         match event {
             VehicleEvent::Connected { link, vin } => {

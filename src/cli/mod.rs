@@ -12,6 +12,7 @@ mod remote;
 mod remote_format;
 mod run;
 mod scan;
+mod service;
 mod sim;
 mod triage;
 
@@ -57,6 +58,9 @@ enum Command {
     Remote(remote::RemoteArgs),
     /// Decode raw service responses, e.g. `41 0C 1A F8` or `43 01 43 01 96`.
     Decode(decode::DecodeArgs),
+    /// Maintenance: set the odometer, record a service done, show what is due and the visit
+    /// suggested (on the daemon's database).
+    Service(service::ServiceArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -109,6 +113,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         }
         Command::Remote(args) => remote::run(&args, &mut stdout).await,
         Command::Decode(args) => decode::run(&args, &mut stdout),
+        Command::Service(args) => service::run(&args, &mut stdout),
         Command::Explain(args) => {
             explain::run(&args, &mut stdout).map_err(|e| CliError::Usage(e.to_string()))
         }

@@ -62,6 +62,16 @@ pub enum RemoteCommand {
     Vin,
     /// Clear trouble codes (the vehicle must allow it and be stationary with the engine off).
     Clear,
+    /// Record a maintenance item as done (oil, brake_fluid, ...), resetting its interval.
+    ServiceDone {
+        /// The item (see `obd-agent service status`).
+        item: String,
+        /// The odometer reading at the service, km (default: the agent's current estimate).
+        #[arg(long)]
+        odometer: Option<u32>,
+    },
+    /// The appointment suggestion: faults and maintenance due, folded into one visit.
+    Appointment,
 }
 
 /// Exit code when no reply came in time: the vehicle may just be offline, which the hotline
@@ -78,6 +88,15 @@ pub async fn run(args: &RemoteArgs, out: &mut (dyn Write + Send)) -> Result<(), 
         RemoteCommand::Freeze => Command::Freeze { frame: 0 },
         RemoteCommand::Vin => Command::Vin,
         RemoteCommand::Clear => Command::Clear,
+        RemoteCommand::ServiceDone { item, odometer } => Command::ServiceDone {
+            item: crate::maintenance::Schedule::embedded()
+                .item(item)
+                .map_err(|e| CliError::Usage(e.to_string()))?
+                .id
+                .clone(),
+            odometer_km: *odometer,
+        },
+        RemoteCommand::Appointment => Command::Appointment,
     };
     let key = match &args.key_file {
         Some(path) => Some(std::fs::read(path).map_err(|source| CliError::Io {
@@ -165,7 +184,13 @@ pub fn command_payload(
         }
         Command::Freeze { frame } => object["frame"] = json!(frame),
         Command::Clear => object["confirm"] = json!(true),
-        Command::Scan | Command::Vin => {}
+        Command::ServiceDone { item, odometer_km } => {
+            object["item"] = json!(item);
+            if let Some(km) = odometer_km {
+                object["odometer_km"] = json!(km);
+            }
+        }
+        Command::Scan | Command::Vin | Command::Appointment => {}
     }
     if let Some(key) = key {
         let canonical = auth::canonical_string(vehicle_id, request_id, &issued_at, command);

@@ -19,6 +19,35 @@ pub fn render(command: &Command, result: &Value) -> String {
         },
         Command::Clear => clear(result),
         Command::Freeze { .. } => pretty(result),
+        Command::ServiceDone { .. } => match result.get("recorded") {
+            Some(r) => format!(
+                "Recorded: {} done at {} km\n",
+                text(&r["item"]),
+                text(&r["odometer_km"])
+            ),
+            None => pretty(result),
+        },
+        Command::Appointment => match result.get("suggestion") {
+            Some(s) if !s.is_null() => format!(
+                "{}\nUrgency: {}  window: {} .. {}\nItems: {}  codes: {}\n",
+                text(&s["summary"]),
+                text(&s["urgency"]),
+                text(&s["window_start"]),
+                text(&s["window_end"]),
+                list(&s["items"]),
+                list(&s["codes"])
+            ),
+            _ => "No visit needed: nothing due and no faults.\n".to_string(),
+        },
+    }
+}
+
+fn list(value: &Value) -> String {
+    let items: Vec<String> = value.as_array().into_iter().flatten().map(text).collect();
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
     }
 }
 

@@ -16,6 +16,10 @@ pub struct ScanArgs {
     /// Print the report as one JSON document.
     #[arg(long)]
     pub json: bool,
+    /// The agent's configuration: its database adds maintenance due to the suggested visit
+    /// (default: /etc/obd-agent/config.toml when it exists).
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: &ScanArgs, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
@@ -24,14 +28,73 @@ pub async fn run(args: &ScanArgs, out: &mut (dyn Write + Send)) -> Result<(), Cl
     let mut reader = VehicleReader::new(transport.as_mut());
     let mut progress = |step: &str| eprintln!("{step}...");
     let report = scan(&mut reader, &mut progress).await?;
+    let appointment = appointment(&report, args.config.as_deref())?;
     let text = if args.json {
-        format::json_line(&crate::triage::ScanJson::new(&report))
+        let mut json = crate::triage::ScanJson::new(&report);
+        json.appointment = appointment;
+        format::json_line(&json)
     } else {
-        render(&report)
+        let mut text = render(&report);
+        text.push_str("\n\n");
+        text.push_str(&super::service::suggestion_lines(appointment.as_ref()).join("\n"));
+        text
     };
     writeln!(out, "{text}").map_err(|source| CliError::Io {
         what: "stdout".into(),
         source,
+    })
+}
+
+/// The visit for this scan's faults; with the agent's database, maintenance due joins it.
+fn appointment(
+    report: &ScanReport,
+    config: Option<&std::path::Path>,
+) -> Result<Option<crate::maintenance::Suggestion>, CliError> {
+    use crate::maintenance::{FaultInput, RuleSet, Schedule, suggest};
+    let now = std::time::SystemTime::now();
+    let faults: Vec<FaultInput> = crate::triage::assess(report)
+        .findings
+        .iter()
+        .map(FaultInput::from_finding)
+        .collect();
+    let default = std::path::Path::new(crate::config::DEFAULT_PATH);
+    let path = match config {
+        Some(p) => Some(p),
+        None if default.exists() => Some(default),
+        None => None,
+    };
+    let tracker = match path {
+        Some(path) => {
+            let config = crate::config::load(path).map_err(|e| CliError::Usage(e.to_string()))?;
+            let store = crate::store::Store::open(
+                &config.store.path,
+                crate::store::StoreOptions::default(),
+            );
+            match store {
+                Ok(store) => crate::agent::maintain::load_tracker(
+                    &store,
+                    config.maintenance.tracker_settings(),
+                    now,
+                )
+                .ok(),
+                Err(e) => {
+                    eprintln!("maintenance not included: {e:#}");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    Ok(match tracker {
+        Some(mut t) => t.report(now, &faults).suggestion,
+        None => suggest(
+            now,
+            &faults,
+            &[],
+            &[],
+            Schedule::embedded(),
+            RuleSet::embedded(),
+        ),
     })
 }
 

@@ -30,6 +30,37 @@ pub struct Config {
     /// `None` runs without an uplink: faults are kept in the store only.
     pub mqtt: Option<MqttConfig>,
     pub remote: RemoteConfig,
+    pub maintenance: MaintenanceConfig,
+}
+
+/// Predictive maintenance: the schedule (defaults with this vehicle's overrides) and when to
+/// remind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MaintenanceConfig {
+    pub enabled: bool,
+    /// Remind this many days before an item is due.
+    pub lead_days: f64,
+    #[serde(skip)]
+    pub schedule: crate::maintenance::Schedule,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        MaintenanceConfig {
+            enabled: true,
+            lead_days: crate::maintenance::tracker::DEFAULT_LEAD_DAYS,
+            schedule: crate::maintenance::Schedule::embedded().clone(),
+        }
+    }
+}
+
+impl MaintenanceConfig {
+    pub fn tracker_settings(&self) -> crate::maintenance::TrackerSettings {
+        crate::maintenance::TrackerSettings {
+            schedule: self.schedule.clone(),
+            lead_days: self.lead_days,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -211,6 +242,7 @@ impl Validator<'_> {
             store: self.store(raw.store)?,
             mqtt: raw.mqtt.map(|m| self.mqtt(m, &vehicle_id)).transpose()?,
             remote: self.remote(raw.remote)?,
+            maintenance: self.maintenance(raw.maintenance)?,
             vehicle_id,
         })
     }
@@ -475,6 +507,43 @@ impl Validator<'_> {
                 Duration::from_secs(5),
                 "keep_alive = \"30s\"",
             )?,
+        })
+    }
+
+    fn maintenance(&self, raw: raw::RawMaintenance) -> Result<MaintenanceConfig, ConfigError> {
+        let lead_days = raw
+            .lead_days
+            .unwrap_or(crate::maintenance::tracker::DEFAULT_LEAD_DAYS);
+        if !(1.0..=30.0).contains(&lead_days) {
+            return Err(self.invalid(
+                "maintenance.lead_days",
+                format!("must be 1-30 days (3-7 is the usual reminder), got {lead_days}"),
+                "lead_days = 5",
+            ));
+        }
+        let limit = |v: Option<f64>| v.map(|v| (v != 0.0).then_some(v));
+        let overrides: Vec<crate::maintenance::schedule::Override> = raw
+            .items
+            .into_iter()
+            .map(|(item, i)| crate::maintenance::schedule::Override {
+                item,
+                km: limit(i.km),
+                months: limit(i.months),
+            })
+            .collect();
+        let schedule = crate::maintenance::Schedule::embedded()
+            .with_overrides(&overrides)
+            .map_err(|e| {
+                self.invalid(
+                    "maintenance.items",
+                    e.to_string(),
+                    "[maintenance.items.engine_oil] km = 15000, months = 24",
+                )
+            })?;
+        Ok(MaintenanceConfig {
+            enabled: raw.enabled.unwrap_or(true),
+            lead_days,
+            schedule,
         })
     }
 

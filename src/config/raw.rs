@@ -18,6 +18,8 @@ pub struct RawConfig {
     pub mqtt: Option<RawMqtt>,
     #[serde(default)]
     pub remote: RawRemote,
+    #[serde(default)]
+    pub maintenance: RawMaintenance,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,4 +79,21 @@ pub struct RawRemote {
     pub command_key_file: Option<String>,
     pub require_signature: Option<bool>,
     pub max_command_age: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMaintenance {
+    pub enabled: Option<bool>,
+    pub lead_days: Option<f64>,
+    #[serde(default)]
+    pub items: std::collections::BTreeMap<String, RawItemInterval>,
+}
+
+/// `0` removes that limit (a time-only or distance-only item).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawItemInterval {
+    pub km: Option<f64>,
+    pub months: Option<f64>,
 }

@@ -172,3 +172,29 @@ fn a_short_command_key_is_refused() {
         "a key turns signatures on by default"
     );
 }
+
+#[test]
+fn maintenance_intervals_are_overridden_per_item_and_checked() {
+    let config = parse_str(MINIMAL, "t").unwrap();
+    assert!(config.maintenance.enabled);
+    assert_eq!(config.maintenance.lead_days, 5.0);
+    let text = format!(
+        "{MINIMAL}\n[maintenance]\nlead_days = 7\n[maintenance.items.oil]\nkm = 15000\nmonths = 0\n"
+    );
+    let config = parse_str(&text, "t").unwrap();
+    let oil = config.maintenance.schedule.item("engine_oil").unwrap();
+    assert_eq!((oil.km, oil.months), (Some(15000.0), None));
+    assert_eq!(config.maintenance.lead_days, 7.0);
+    let e = err(&format!("{MINIMAL}\n[maintenance]\nlead_days = 0\n"));
+    assert!(
+        e.contains("maintenance.lead_days") && e.contains("1-30"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}\n[maintenance.items.wipers]\nkm = 1\n"));
+    assert!(
+        e.contains("maintenance.items") && e.contains("wipers") && e.contains("engine_oil"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}\n[maintenance.items.oil]\nkm = -3\n"));
+    assert!(e.contains("positive"), "{e}");
+}

@@ -71,6 +71,13 @@ pub fn module_voltage(volts: f64) -> Vec<u8> {
 
 /// Supported-PID bitmap for the 32 PIDs after `base` (00, 20, 40, ...): bit 7 of the first
 /// byte is PID base+1, bit 0 of the last is base+0x20, which announces the next bitmap.
+/// PID A6: 4 bytes, 0.1 km per bit.
+pub fn odometer(km: f64) -> Vec<u8> {
+    ((km.max(0.0) * 10.0).round().min(f64::from(u32::MAX)) as u32)
+        .to_be_bytes()
+        .to_vec()
+}
+
 pub fn supported_bitmap(base: u8, supported: impl IntoIterator<Item = u8>) -> [u8; 4] {
     let mut bits = 0u32;
     for pid in supported {

@@ -6,10 +6,12 @@
 
 use std::time::Duration;
 
+use super::routine::{Phase, Routine};
+
 /// The seconds before the car pulls away, then one drive cycle repeats: 20 s accelerating to
 /// 80 km/h, 40 s cruising, 20 s braking, 10 s standing.
-const PULL_AWAY_S: f64 = 20.0;
-const CYCLE_S: f64 = 90.0;
+pub(crate) const PULL_AWAY_S: f64 = 20.0;
+pub(crate) const CYCLE_S: f64 = 90.0;
 const CRUISE_KMH: f64 = 80.0;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,9 @@ pub struct LiveModel {
     /// A cooling fault for a while: coolant climbs above its target, then recovers.
     pub overheat: Option<Overheat>,
     pub seed: u32,
+    /// Days of trips and parking with wear, for long simulations; `None`: the engine runs
+    /// (or not) as `engine_running` says, from time zero.
+    pub routine: Option<Routine>,
 }
 
 /// Between `from` and `until` the coolant approaches `peak_c` with time constant `tau_s`;
@@ -54,6 +59,7 @@ impl Default for LiveModel {
             hybrid_battery_pct: None,
             overheat: None,
             seed: 1,
+            routine: None,
         }
     }
 }
@@ -74,9 +80,36 @@ impl LiveModel {
         t.as_secs_f64()
     }
 
+    /// Seconds since the engine started, `None` while it is off.
+    pub fn engine_s(&self, t: Duration) -> Option<f64> {
+        match &self.routine {
+            None => self.engine_running.then(|| Self::secs(t)),
+            Some(r) => match r.phase(Self::secs(t)).0 {
+                Phase::Running { engine_s } => Some(engine_s),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether the ECUs are awake: always without a routine; during trips with one.
+    pub fn ignition_on(&self, t: Duration) -> bool {
+        match &self.routine {
+            None => true,
+            Some(r) => !matches!(r.phase(Self::secs(t)).0, Phase::Parked { .. }),
+        }
+    }
+
+    /// The simulated day (fractional) for wear.
+    fn day(t: Duration) -> f64 {
+        Routine::day(Self::secs(t))
+    }
+
     pub fn speed_kmh(&self, t: Duration) -> f64 {
-        let s = Self::secs(t) - PULL_AWAY_S;
-        if !self.engine_running || !self.driving || s < 0.0 {
+        let Some(engine_s) = self.engine_s(t) else {
+            return 0.0;
+        };
+        let s = engine_s - PULL_AWAY_S;
+        if !self.driving || s < 0.0 {
             return 0.0;
         }
         let p = s % CYCLE_S;
@@ -90,8 +123,15 @@ impl LiveModel {
 
     /// Distance driven since the engine started, the exact integral of `speed_kmh`.
     pub fn distance_km(&self, t: Duration) -> f64 {
-        let s = Self::secs(t) - PULL_AWAY_S;
-        if !self.engine_running || !self.driving || s <= 0.0 {
+        match self.engine_s(t) {
+            Some(engine_s) if self.driving => Self::distance_after(engine_s),
+            _ => 0.0,
+        }
+    }
+
+    fn distance_after(engine_s: f64) -> f64 {
+        let s = engine_s - PULL_AWAY_S;
+        if s <= 0.0 {
             return 0.0;
         }
         let v = CRUISE_KMH / 3600.0; // km per second at cruise
@@ -108,8 +148,30 @@ impl LiveModel {
         cycles * per_cycle + partial
     }
 
+    /// Distance driven since simulated time zero: every trip of a routine, or this engine run.
+    pub fn total_km(&self, t: Duration) -> f64 {
+        match &self.routine {
+            Some(r) if self.driving => {
+                let (_, done) = r.phase(Self::secs(t));
+                done as f64 * Self::distance_after(r.trip_running_s()) + self.distance_km(t)
+            }
+            _ => self.distance_km(t),
+        }
+    }
+
+    /// The vehicle's odometer (PID A6), when its routine says it has one.
+    pub fn odometer_km(&self, t: Duration) -> Option<f64> {
+        let base = self.routine.as_ref()?.odometer_km?;
+        Some(base + self.total_km(t))
+    }
+
     pub fn rpm(&self, t: Duration) -> f64 {
-        if !self.engine_running {
+        if let Some(r) = &self.routine
+            && r.phase(Self::secs(t)).0 == Phase::Cranking
+        {
+            return 220.0 + 20.0 * jitter(self.seed, t);
+        }
+        if self.engine_s(t).is_none() {
             return 0.0;
         }
         let speed = self.speed_kmh(t);
@@ -124,6 +186,9 @@ impl LiveModel {
     }
 
     pub fn coolant_c(&self, t: Duration) -> f64 {
+        if let Some(r) = &self.routine {
+            return self.routine_coolant_c(r, t);
+        }
         if !self.engine_running {
             return self.ambient_c;
         }
@@ -140,28 +205,28 @@ impl LiveModel {
     }
 
     pub fn load_pct(&self, t: Duration) -> f64 {
-        if !self.engine_running {
+        if self.engine_s(t).is_none() {
             return 0.0;
         }
         18.0 + self.speed_kmh(t) * 0.45 + 2.0 * jitter(self.seed ^ 7, t)
     }
 
     pub fn throttle_pct(&self, t: Duration) -> f64 {
-        if !self.engine_running {
+        if self.engine_s(t).is_none() {
             return 0.0;
         }
         14.0 + self.speed_kmh(t) * 0.25
     }
 
     pub fn maf_gs(&self, t: Duration) -> f64 {
-        if !self.engine_running {
+        if self.engine_s(t).is_none() {
             return 0.0;
         }
         self.rpm(t) / 1000.0 * self.load_pct(t) * 0.12
     }
 
     pub fn map_kpa(&self, t: Duration) -> f64 {
-        if !self.engine_running {
+        if self.engine_s(t).is_none() {
             return 101.0;
         }
         30.0 + self.load_pct(t) * 0.6
@@ -172,7 +237,7 @@ impl LiveModel {
     }
 
     pub fn timing_deg(&self, t: Duration) -> f64 {
-        if !self.engine_running {
+        if self.engine_s(t).is_none() {
             return 0.0;
         }
         8.0 + self.speed_kmh(t) * 0.1
@@ -188,10 +253,53 @@ impl LiveModel {
 
     /// The alternator lifts the system to ~14 V while running; a resting battery sits lower.
     pub fn battery_v(&self, t: Duration) -> f64 {
+        if let Some(r) = &self.routine {
+            let w = &r.wear;
+            let day = Self::day(t);
+            return match r.phase(Self::secs(t)).0 {
+                // Surface charge after a drive fades within a couple of hours.
+                Phase::Parked { since_off } => {
+                    w.rest_v.at(day) + 0.35 * (-since_off / 3600.0).exp()
+                }
+                Phase::Ignition => w.rest_v.at(day) - 0.15,
+                Phase::Cranking => w.crank_v.at(day),
+                Phase::Running { .. } => w.charge_v + 0.05 * jitter(self.seed ^ 11, t),
+            };
+        }
         if self.engine_running {
             14.1 + 0.05 * jitter(self.seed ^ 11, t)
         } else {
             12.4
+        }
+    }
+}
+
+impl LiveModel {
+    /// Long-term fuel trim, bank 1 (PID 07), %.
+    pub fn long_trim_pct(&self, t: Duration) -> f64 {
+        match &self.routine {
+            Some(r) => r.wear.long_trim_pct.at(Self::day(t)),
+            None => 2.3,
+        }
+    }
+
+    /// Coolant over a routine: every trip a cold start (hours parked in between), the
+    /// engine cooling towards ambient while parked.
+    fn routine_coolant_c(&self, r: &Routine, t: Duration) -> f64 {
+        let stuck = r
+            .wear
+            .thermostat_stuck_day
+            .is_some_and(|d| Self::day(t) >= d);
+        let (target, warmup) = if stuck {
+            (r.wear.stuck_coolant_c, self.warmup_s * 5.0)
+        } else {
+            (self.coolant_target_c, self.warmup_s)
+        };
+        let rise = target - self.ambient_c;
+        match r.phase(Self::secs(t)).0 {
+            Phase::Running { engine_s } => target - rise * (-engine_s / warmup).exp(),
+            Phase::Parked { since_off } => self.ambient_c + rise * (-since_off / 5400.0).exp(),
+            Phase::Ignition | Phase::Cranking => self.ambient_c,
         }
     }
 }

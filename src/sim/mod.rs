@@ -12,9 +12,11 @@
 //! directly.
 
 pub mod can;
+pub mod days;
 pub mod elm;
 pub mod encode;
 pub mod live;
+pub mod routine;
 pub mod scenario;
 pub mod serve;
 pub mod service;

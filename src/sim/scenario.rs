@@ -9,6 +9,7 @@ use crate::obd::protocol::Protocol;
 
 use super::SimError;
 use super::live::{LiveModel, Overheat};
+use super::routine::{DAY_S, Drift, Routine};
 use super::service::store_fault;
 use super::timeline::{Change, Step, Timeline};
 use super::vehicle::{EcuInfo, EcuRole, Monitors, SimEcu, SimVehicle, SinceClear};
@@ -41,7 +42,32 @@ pub enum Scenario {
     /// The misfire car parked with the ignition on and the engine off: the one state in which
     /// a clear is allowed (remote clear tests).
     Parked,
+    /// A healthy car's daily life: two half-hour trips a day, parked in between, odometer
+    /// (PID A6) readable. The baseline for long simulations: nothing may be predicted.
+    Commuter,
+    /// The commuter with an ageing 12 V battery: the cranking dip deepens every day until the
+    /// starter no longer turns ([`BATTERY_FAILURE_V`]).
+    BatteryAgeing,
+    /// The commuter with a growing vacuum leak: long-term fuel trim drifts lean until the ECU
+    /// sets P0171.
+    LeanTrim,
+    /// The commuter whose thermostat sticks open on day 3; the ECU sets P0128 a week later.
+    StuckThermostat,
+    /// The commuter 1,050 km short of its oil change (last done at [`OIL_LAST_CHANGE_KM`]).
+    OilDue,
 }
+
+/// Below this cranking voltage the simulated starter no longer turns the engine.
+pub const BATTERY_FAILURE_V: f64 = 9.0;
+/// The `oil-due` car's odometer at simulated time zero, and where its last oil change was.
+pub const OIL_DUE_ODOMETER_KM: f64 = 48_950.0;
+pub const OIL_LAST_CHANGE_KM: f64 = 40_000.0;
+/// The `stuck-thermostat` car: stuck from this day, P0128 confirmed on this day.
+pub const THERMOSTAT_STUCK_DAY: f64 = 3.0;
+pub const THERMOSTAT_P0128_DAY: f64 = 10.0;
+/// The `lean-trim` car: long-term trim at which the ECU sets P0171 pending, and confirmed.
+pub const LEAN_PENDING_TRIM: f64 = 22.0;
+pub const LEAN_CONFIRMED_TRIM: f64 = 25.0;
 
 /// When the `developing` car's faults appear, in simulated seconds, with what happens. The
 /// demo drives the simulated clock faster, so the whole story fits in about a minute.
@@ -59,7 +85,7 @@ pub const DEVELOPING_TIMELINE: [(u64, &str); 7] = [
 ];
 
 impl Scenario {
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 17] = [
         Scenario::Healthy,
         Scenario::Misfire,
         Scenario::Overheating,
@@ -72,6 +98,11 @@ impl Scenario {
         Scenario::Can29,
         Scenario::Developing,
         Scenario::Parked,
+        Scenario::Commuter,
+        Scenario::BatteryAgeing,
+        Scenario::LeanTrim,
+        Scenario::StuckThermostat,
+        Scenario::OilDue,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +119,11 @@ impl Scenario {
             Scenario::Can29 => "can29",
             Scenario::Developing => "developing",
             Scenario::Parked => "parked",
+            Scenario::Commuter => "commuter",
+            Scenario::BatteryAgeing => "battery-ageing",
+            Scenario::LeanTrim => "lean-trim",
+            Scenario::StuckThermostat => "stuck-thermostat",
+            Scenario::OilDue => "oil-due",
         }
     }
 
@@ -107,6 +143,19 @@ impl Scenario {
                 "healthy, then P0301 pending, confirmed + MIL, overheating P0217, cleared by the ECU (100 s)"
             }
             Scenario::Parked => "misfire car parked: ignition on, engine off, P0300 + P0301",
+            Scenario::Commuter => {
+                "healthy daily commuter: trips at 07:30 and 17:30, parked between (use a fast clock)"
+            }
+            Scenario::BatteryAgeing => {
+                "commuter whose 12 V battery ages: cranking dip deepens until no start on day 30"
+            }
+            Scenario::LeanTrim => {
+                "commuter with a growing vacuum leak: fuel trim drifts lean to P0171"
+            }
+            Scenario::StuckThermostat => {
+                "commuter whose thermostat sticks open on day 3; P0128 on day 10"
+            }
+            Scenario::OilDue => "commuter 1,050 km short of its oil change (odometer PID A6)",
         }
     }
 
@@ -124,6 +173,39 @@ impl Scenario {
     pub fn build(self) -> SimVehicle {
         build(self)
     }
+
+    /// For the degrading scenarios: the simulated day the car fails (or, for `oil-due`, the
+    /// oil change falls due at the routine's usage), and what happens then.
+    pub fn failure(self) -> Option<(f64, &'static str)> {
+        let routine = self.build().live.routine?;
+        let wear = &routine.wear;
+        match self {
+            Scenario::BatteryAgeing => wear
+                .crank_v
+                .day_reaching(BATTERY_FAILURE_V)
+                .map(|d| (d, "the battery no longer cranks the engine")),
+            Scenario::LeanTrim => wear
+                .long_trim_pct
+                .day_reaching(LEAN_CONFIRMED_TRIM)
+                .map(|d| (d, "P0171 confirmed, MIL on")),
+            Scenario::StuckThermostat => Some((THERMOSTAT_P0128_DAY, "P0128 confirmed, MIL on")),
+            Scenario::OilDue => {
+                let per_day = routine.trips.len() as f64
+                    * LiveModel {
+                        routine: None,
+                        ..LiveModel::default()
+                    }
+                    .distance_km(secs_f64(routine.trip_running_s()));
+                let left = OIL_LAST_CHANGE_KM + 10_000.0 - OIL_DUE_ODOMETER_KM;
+                Some((left / per_day, "the oil change falls due (10,000 km)"))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn secs_f64(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
 }
 
 impl fmt::Display for Scenario {
@@ -281,6 +363,15 @@ fn build(scenario: Scenario) -> SimVehicle {
             eng.pending = dtcs(&["P0442"]);
             store_fault(&mut eng, &dtcs(&["P0442"]), Duration::from_secs(800));
         }
+        Scenario::Commuter
+        | Scenario::BatteryAgeing
+        | Scenario::LeanTrim
+        | Scenario::StuckThermostat
+        | Scenario::OilDue => {
+            live.seed = 0xC0FFEE;
+            live.routine = Some(routine(scenario));
+            eng.pids.push(0xA6);
+        }
         Scenario::Developing => {
             // Warm within the first minute, so the overheating is not mistaken for warm-up.
             live.warmup_s = 20.0;
@@ -300,9 +391,73 @@ fn build(scenario: Scenario) -> SimVehicle {
     if scenario == Scenario::Developing {
         vehicle.timeline = developing_timeline();
     }
+    if let Some(r) = &vehicle.live.routine {
+        vehicle.timeline = wear_timeline(scenario, r);
+    }
     vehicle.ecus.push(eng);
     vehicle.ecus.extend(extra);
     vehicle
+}
+
+/// The daily routine and wear of the long-running scenarios.
+fn routine(scenario: Scenario) -> Routine {
+    let mut r = Routine::commuter();
+    match scenario {
+        Scenario::OilDue => r.odometer_km = Some(OIL_DUE_ODOMETER_KM),
+        Scenario::Commuter => r.odometer_km = Some(31_400.0),
+        // Older cars without PID A6: the agent integrates speed from an intake reading.
+        Scenario::BatteryAgeing => {
+            r.wear.rest_v = Drift {
+                day0: 12.62,
+                per_day: -0.01,
+            };
+            r.wear.crank_v = Drift {
+                day0: 10.6,
+                per_day: -0.055,
+            };
+        }
+        Scenario::LeanTrim => {
+            r.wear.long_trim_pct = Drift {
+                day0: 2.0,
+                per_day: 0.8,
+            };
+        }
+        Scenario::StuckThermostat => r.wear.thermostat_stuck_day = Some(THERMOSTAT_STUCK_DAY),
+        _ => {}
+    }
+    r
+}
+
+/// Codes the ECU sets as the wear progresses.
+fn wear_timeline(scenario: Scenario, r: &Routine) -> Timeline {
+    let code = |c: &str| dtcs(&[c]).into_iter().next();
+    let day = |d: f64| secs_f64(d * DAY_S);
+    let step = |at: Duration, change: Change| Step { at, ecu: 0, change };
+    match scenario {
+        Scenario::LeanTrim => {
+            let (Some(p0171), Some(pending), Some(confirmed)) = (
+                code("P0171"),
+                r.wear.long_trim_pct.day_reaching(LEAN_PENDING_TRIM),
+                r.wear.long_trim_pct.day_reaching(LEAN_CONFIRMED_TRIM),
+            ) else {
+                return Timeline::default();
+            };
+            Timeline::new(vec![
+                step(day(pending), Change::Pending(p0171)),
+                step(day(confirmed), Change::Confirmed(p0171)),
+            ])
+        }
+        Scenario::StuckThermostat => {
+            let Some(p0128) = code("P0128") else {
+                return Timeline::default();
+            };
+            Timeline::new(vec![
+                step(day(THERMOSTAT_P0128_DAY - 2.0), Change::Pending(p0128)),
+                step(day(THERMOSTAT_P0128_DAY), Change::Confirmed(p0128)),
+            ])
+        }
+        _ => Timeline::default(),
+    }
 }
 
 fn secs(s: u64) -> Duration {

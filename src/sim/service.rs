@@ -165,7 +165,7 @@ fn pid_value(
         0x04 => encode::percent(live.load_pct(t)),
         0x05 => encode::temperature(live.coolant_c(t)),
         0x06 => encode::fuel_trim(live.short_trim_pct(t)),
-        0x07 => encode::fuel_trim(2.3),
+        0x07 => encode::fuel_trim(live.long_trim_pct(t)),
         0x0B => encode::byte(live.map_kpa(t)),
         0x0C => encode::rpm(live.rpm(t)),
         0x0D => encode::byte(live.speed_kmh(t)),
@@ -174,13 +174,9 @@ fn pid_value(
         0x10 => encode::maf(live.maf_gs(t)),
         0x11 => encode::percent(live.throttle_pct(t)),
         0x1C => vec![0x01],
-        0x1F => encode::word(if live.engine_running {
-            t.as_secs_f64()
-        } else {
-            0.0
-        }),
+        0x1F => encode::word(live.engine_s(t).unwrap_or(0.0)),
         0x21 => encode::word(if mil_on {
-            sc.mil_km + live.distance_km(now)
+            sc.mil_km + live.total_km(now)
         } else {
             0.0
         }),
@@ -190,8 +186,8 @@ fn pid_value(
             None => sc.base_warmups,
         }),
         0x31 => encode::word(match sc.cleared_at {
-            Some(at) => live.distance_km(now) - live.distance_km(at),
-            None => sc.base_km + live.distance_km(now),
+            Some(at) => live.total_km(now) - live.total_km(at),
+            None => sc.base_km + live.total_km(now),
         }),
         0x33 => encode::byte(101.0),
         0x42 => encode::module_voltage(live.battery_v(t)),
@@ -212,6 +208,7 @@ fn pid_value(
         }],
         0x5B => encode::percent(live.hybrid_battery_pct?),
         0x5C => encode::temperature(live.coolant_c(t) - 3.0),
+        0xA6 => encode::odometer(live.odometer_km(t)?),
         _ => return None,
     };
     Some(value)

@@ -184,6 +184,10 @@ impl SimVehicle {
     /// order. On the legacy buses an ECU may answer with several messages.
     pub fn respond(&mut self, request: &[u8], now: Duration) -> Vec<(EcuAddress, Vec<u8>)> {
         self.advance(now);
+        // Ignition off (a routine's parked hours): the ECUs sleep.
+        if !self.live.ignition_on(now) {
+            return Vec::new();
+        }
         let protocol = self.protocol;
         let live = self.live.clone();
         let mut out = Vec::new();
@@ -204,6 +208,9 @@ impl SimVehicle {
         now: Duration,
     ) -> Vec<(EcuAddress, Vec<u8>)> {
         self.advance(now);
+        if !self.live.ignition_on(now) {
+            return Vec::new();
+        }
         let protocol = self.protocol;
         let live = self.live.clone();
         let Some(ecu) = self.ecus.iter_mut().find(|e| e.address(protocol) == target) else {

@@ -46,6 +46,7 @@
 mod error;
 mod fault_rows;
 mod faults;
+mod maint;
 mod outbox;
 mod samples;
 mod schema;
@@ -58,6 +59,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use error::StoreError;
 pub use faults::{FaultObservation, FaultRecord, FaultState, Observation, observe, to_clear};
+pub use maint::OdometerSetting;
 pub use outbox::MessageClass;
 pub use samples::{PidSample, SampleAggregate, SampleRetention};
 pub use schema::latest_version;

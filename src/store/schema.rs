@@ -23,10 +23,11 @@ pub(crate) struct Migration {
 }
 
 /// Append only: a released migration is never edited, a change is a new entry.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: r#"
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: r#"
         -- One row per fault identity; the lifecycle (new, persisting, cleared) is decided by
         -- faults::transition, the SQL only stores it.
         CREATE TABLE fault_events (
@@ -78,7 +79,42 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             updated_at  INTEGER NOT NULL    -- unix ms
         );
     "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "maintenance: service records, odometer settings, trend evidence",
+        sql: r#"
+        -- Services done (`service done`, remote `service_done`): each resets its item.
+        CREATE TABLE service_records (
+            id          INTEGER PRIMARY KEY,
+            item        TEXT    NOT NULL,
+            odometer_km REAL    NOT NULL CHECK (odometer_km >= 0),
+            done_at     INTEGER NOT NULL,   -- unix ms
+            origin      TEXT    NOT NULL    -- 'cli', 'remote', 'intake'
+        );
+        CREATE INDEX service_records_item ON service_records (item, done_at);
+
+        -- Odometer readings set by a person (`service odometer`). Appended by the CLI even
+        -- while the daemon runs; the daemon applies rows above the id it last applied.
+        CREATE TABLE odometer_settings (
+            id          INTEGER PRIMARY KEY,
+            km          REAL    NOT NULL CHECK (km >= 0),
+            force       INTEGER NOT NULL CHECK (force IN (0, 1)),
+            set_at      INTEGER NOT NULL    -- unix ms
+        );
+
+        -- One row per trip or parking period and signal (maintenance::evidence), pruned
+        -- after 60 days: what the trend rules need to survive a restart.
+        CREATE TABLE maint_observations (
+            at          INTEGER NOT NULL,   -- unix ms
+            signal      TEXT    NOT NULL,
+            value       REAL    NOT NULL,
+            code        TEXT
+        );
+        CREATE INDEX maint_observations_at ON maint_observations (at);
+    "#,
+    },
+];
 
 /// The schema version this code writes.
 pub fn latest_version() -> i64 {

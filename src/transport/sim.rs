@@ -25,6 +25,24 @@ pub struct SimTransport {
     start: Instant,
     /// Simulated seconds per real second: a demo runs a developing fault faster than life.
     time_scale: f64,
+    /// When set, simulated time is whatever this clock says (see [`SimClock`]).
+    clock: Option<SimClock>,
+}
+
+/// A simulated clock the caller moves by hand: months of a vehicle's life in a second of wall
+/// time, deterministically, whatever the machine's speed. Clones share the same time.
+#[derive(Debug, Clone, Default)]
+pub struct SimClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl SimClock {
+    pub fn now(&self) -> Duration {
+        Duration::from_nanos(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    pub fn set(&self, t: Duration) {
+        let nanos = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
+        self.0.store(nanos, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl SimTransport {
@@ -39,6 +57,7 @@ impl SimTransport {
             name: "custom".into(),
             start: Instant::now(),
             time_scale: 1.0,
+            clock: None,
         }
     }
 
@@ -48,6 +67,12 @@ impl SimTransport {
         if scale.is_finite() && scale > 0.0 {
             self.time_scale = scale;
         }
+        self
+    }
+
+    /// Simulated time follows `clock` instead of the wall clock.
+    pub fn with_clock(mut self, clock: SimClock) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -66,6 +91,9 @@ impl SimTransport {
 
     /// Simulated time: how long the vehicle has been running.
     pub fn elapsed(&self) -> Duration {
+        if let Some(clock) = &self.clock {
+            return clock.now();
+        }
         // Saturates rather than panics on an absurd scale.
         Duration::try_from_secs_f64(self.start.elapsed().as_secs_f64() * self.time_scale)
             .unwrap_or(Duration::MAX)

@@ -28,7 +28,18 @@ pub enum Command {
     /// Clear trouble codes (service 04). Erases freeze frames and readiness monitors, so the
     /// request must say `"confirm": true`.
     Clear,
+    /// Record a maintenance item as done (resets its interval), at the given odometer reading
+    /// or the agent's current estimate.
+    ServiceDone {
+        item: String,
+        odometer_km: Option<u32>,
+    },
+    /// The current appointment suggestion and maintenance status.
+    Appointment,
 }
+
+/// Largest odometer reading a command may carry, km.
+pub const MAX_ODOMETER_KM: u32 = 4_000_000;
 
 impl Command {
     pub fn name(&self) -> &'static str {
@@ -38,12 +49,22 @@ impl Command {
             Command::Freeze { .. } => "freeze",
             Command::Vin => "vin",
             Command::Clear => "clear",
+            Command::ServiceDone { .. } => "service_done",
+            Command::Appointment => "appointment",
         }
     }
 }
 
 /// Names accepted in `command`, for error messages and the docs.
-pub const COMMAND_NAMES: &[&str] = &["scan", "live", "freeze", "vin", "clear"];
+pub const COMMAND_NAMES: &[&str] = &[
+    "scan",
+    "live",
+    "freeze",
+    "vin",
+    "clear",
+    "service_done",
+    "appointment",
+];
 
 /// Envelope fields the uplink passes on unchecked: verifying them is the agent's command
 /// handler's job (its `remote` settings: shared key, whether a signature is required, maximum
@@ -187,6 +208,8 @@ fn parse_arguments(name: &str, mut args: Map<String, Value>) -> Result<Command, 
     let command = match name {
         "scan" => Command::Scan,
         "vin" => Command::Vin,
+        "appointment" => Command::Appointment,
+        "service_done" => parse_service_done(&mut args)?,
         "live" => Command::Live {
             pids: parse_pids(args.remove("pids"))?,
         },
@@ -224,6 +247,48 @@ fn parse_arguments(name: &str, mut args: Map<String, Value>) -> Result<Command, 
         return Err(invalid(format!("{name} takes no argument {extra:?}")));
     }
     Ok(command)
+}
+
+/// `item`: a schedule item id or alias; `odometer_km`: optional whole km.
+fn parse_service_done(args: &mut Map<String, Value>) -> Result<Command, ArgError> {
+    let schedule = crate::maintenance::Schedule::embedded();
+    let item = match args.remove("item") {
+        Some(Value::String(name)) => schedule
+            .item(&name)
+            .map_err(|e| invalid(e.to_string()))?
+            .id
+            .clone(),
+        _ => {
+            return Err(invalid(format!(
+                "service_done needs \"item\": one of {}",
+                schedule
+                    .items()
+                    .iter()
+                    .map(|i| i.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    };
+    let odometer_km = match args.remove("odometer_km") {
+        None => None,
+        Some(Value::Number(n)) => Some(
+            n.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n <= MAX_ODOMETER_KM)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "odometer_km must be a whole number of km, 0-{MAX_ODOMETER_KM}"
+                    ))
+                })?,
+        ),
+        Some(_) => {
+            return Err(invalid(format!(
+                "odometer_km must be a whole number of km, 0-{MAX_ODOMETER_KM}"
+            )));
+        }
+    };
+    Ok(Command::ServiceDone { item, odometer_km })
 }
 
 fn invalid(message: String) -> ArgError {

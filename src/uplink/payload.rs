@@ -181,29 +181,50 @@ pub enum DueState {
 /// One maintenance item (sketch: the prediction work fills in the details).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MaintenanceItem {
-    /// Stable item key ("engine_oil", "brake_fluid").
     pub item: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub state: DueState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_km: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_km: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_date: Option<Timestamp>,
-    /// When the vehicle's own usage projects the item to become due.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted_due: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_done: Option<Timestamp>,
 }
 
-/// `fleet/<vehicle_id>/maintenance`.
+/// A trend rule that holds (maintenance-db/trends.toml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendAlert {
+    pub rule: String,
+    pub urgency: Urgency,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub value: f64,
+    pub threshold: f64,
+    pub since: Timestamp,
+    pub explanation: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MaintenancePayload {
     #[serde(flatten)]
     pub header: Header,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub odometer_km: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub km_per_day: Option<f64>,
     pub items: Vec<MaintenanceItem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trends: Vec<TrendAlert>,
 }
 
-/// `fleet/<vehicle_id>/appointments`: one suggested visit (sketch).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppointmentPayload {
     #[serde(flatten)]
@@ -218,6 +239,10 @@ pub struct AppointmentPayload {
     pub items: Vec<String>,
     /// Trouble codes to look at.
     pub codes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trends: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ride_along: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labour_hours: Option<f64>,
     pub parts: Vec<String>,

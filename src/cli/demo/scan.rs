@@ -38,6 +38,7 @@ pub async fn run(scenarios: &[String], out: &mut (dyn Write + Send)) -> Result<(
                 can: None,
             },
             json: false,
+            config: None,
         };
         scan(&args, out).await?;
         drop(server);
