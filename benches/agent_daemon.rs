@@ -1,4 +1,4 @@
-//! The daemon as deployed: `obd-agent run` (the release binary if built, else the debug one)
+//! The daemon as deployed: `obd-agent run` (the optimised binary under `cargo bench`)
 //! against the simulated vehicle and a local Mosquitto, with mosquitto_sub as the centre.
 //!
 //! 1. Steady-state memory: VmRSS from `/proc/<pid>/status` after a warm-up. Goal ≤ 10 MB.
@@ -32,10 +32,10 @@ use obd_agent::uplink::topics::{Topics, to_outbox_message};
 
 const VEHICLE: &str = "BENCH-1";
 
+/// The binary cargo built with this bench: optimised under `cargo bench`, the debug one in the
+/// smoke run. Never another build lying around, whose store schema may be older than ours.
 fn binary() -> PathBuf {
-    let built = PathBuf::from(env!("CARGO_BIN_EXE_obd-agent"));
-    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/obd-agent");
-    if release.is_file() { release } else { built }
+    PathBuf::from(env!("CARGO_BIN_EXE_obd-agent"))
 }
 
 struct Agent {
