@@ -2,7 +2,7 @@
 # Builds obd-agent for Raspberry Pi-class dongles. One command per target (cross/README.md):
 #
 #   cross/build.sh TARGET...       the binary, and the .deb where the target has one, into
-#                                  target/dongle/ (cargo profile `dongle`, no demo broker)
+#                                  target/dist/ (cargo profile `dongle`, no demo broker)
 #   cross/build.sh all             every target below, one after the other
 #   cross/build.sh --test TARGET   the library's unit tests for TARGET under qemu-user (dev
 #                                  profile); CI runs it for aarch64-gnu
@@ -12,11 +12,11 @@
 # through sudo when not root), rustup targets and rust-src, cargo-zigbuild and ziglang from PyPI
 # into a venv under $OBD_CROSS_TOOLS (default ~/.cache/obd-agent/cross-tools), cargo-deb with
 # `cargo install`. Each built binary is run once under qemu-user (--version, explain) as a smoke
-# test, and its size and build time are appended to target/dongle/builds.tsv.
+# test, and its size and build time are appended to target/dist/builds.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=$ROOT/target/dongle
+OUT=$ROOT/target/dist
 TOOLS=${OBD_CROSS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/obd-agent/cross-tools}
 PROFILE=dongle
 # Versions the builds were made and measured with; bump deliberately.
@@ -131,83 +131,17 @@ cargo_for() {
       local std=-Zbuild-std=std,panic_abort
       [ "$cmd" = build ] || std=-Zbuild-std
       # A std built from source comes without rustc's self-contained copies of musl's start
-      # files (crt1.o, ...): zig's musl provides them.
-      local flags_var
-      flags_var=CARGO_TARGET_$(printf '%s' "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
-      env RUSTC_BOOTSTRAP=1 "$flags_var=-C link-self-contained=no" \
+      # files (crt1.o, ...): zig's musl provides them. RUSTFLAGS, not the per-target variable:
+      # cargo-zigbuild passes its flags in CARGO_ENCODED_RUSTFLAGS (built from RUSTFLAGS),
+      # which cargo prefers over any per-target setting. With --target they reach the
+      # target's crates only, not build scripts.
+      RUSTC_BOOTSTRAP=1 RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C link-self-contained=no" \
         "${sub[@]}" --locked --target "$triple" "$std" "$@"
     else
       "${sub[@]}" --locked --target "$triple" "$@"
     fi
     ;;
   esac
-}
-
-build() {
-  export PATH="$TOOLS/venv/bin:$PATH"
-  if "$TOOLS/venv/bin/python3" -c 'import ziglang' 2>/dev/null &&
-    [ "$(cargo-zigbuild --version 2>/dev/null | awk '{print $2}')" = "$ZIGBUILD_VERSION" ]; then
-    return 0
-  fi
-  python3 -c 'import venv, ensurepip' 2>/dev/null || install_apt python3-venv
-  say "installing cargo-zigbuild $ZIGBUILD_VERSION and ziglang $ZIGLANG_VERSION into $TOOLS/venv"
-  python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install -q "cargo-zigbuild==$ZIGBUILD_VERSION" "ziglang==$ZIGLANG_VERSION"
-}
-
-install_cargo_deb() {
-  [ "$(cargo deb --version 2>/dev/null | awk '{print $NF}')" = "$CARGO_DEB_VERSION" ] && return 0
-  say "installing cargo-deb $CARGO_DEB_VERSION (compiles for a few minutes, once)"
-  cargo install --locked --quiet cargo-deb --version "$CARGO_DEB_VERSION"
-}
-
-# Everything target $1 needs to build (and, with qemu set, to run).
-prepare() {
-  lookup "$1"
-  local apt=()
-  [ ${#qemu[@]} -eq 0 ] || apt+=(qemu-user-static)
-  case $triple in
-  aarch64-unknown-linux-gnu) apt+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
-  armv7-unknown-linux-gnueabihf) apt+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross) ;;
-  esac
-  [ ${#apt[@]} -eq 0 ] || install_apt "${apt[@]}"
-  case $linker in
-  host | gcc) install_rust_target "$triple" ;;
-  zig) install_rust_target "$triple" && install_zigbuild ;;
-  zig+std) install_rust_src && install_zigbuild ;;
-  esac
-}
-
-# cargo with the subcommand and flags target $triple needs; $1 is build or test.
-cargo_for() {
-  local cmd=$1
-  shift
-  case $linker in
-  host | gcc) cargo "$cmd" --locked --target "$triple" "$@" ;;
-  zig) cargo zigbuild_or_test "$cmd" "$@" ;;
-  zig+std)
-    # -Zbuild-std on the stable toolchain: RUSTC_BOOTSTRAP=1 unlocks it for this build only
-    # (rustup's rust-src is the matching source). A nightly toolchain works the same way.
-    RUSTC_BOOTSTRAP=1 cargo zigbuild_or_test "$cmd" -Zbuild-std=std,panic_abort "$@"
-    ;;
-  esac
-}
-
-# cargo-zigbuild builds (`cargo zigbuild`) and tests (`cargo zigbuild test` is not a thing:
-# `cargo zigbuild` sets the linker through the environment, which `cargo test` then inherits
-# when run through `cargo-zigbuild test`).
-cargo() {
-  if [ "${1:-}" = zigbuild_or_test ]; then
-    local cmd=$2
-    shift 2
-    if [ "$cmd" = build ]; then
-      command cargo zigbuild --locked --target "$triple" "$@"
-    else
-      command cargo zigbuild "$cmd" --locked --target "$triple" "$@"
-    fi
-  else
-    command cargo "$@"
-  fi
 }
 
 build() {
