@@ -3,8 +3,9 @@
 # and the config inside it.
 #
 #   cross/check-deb.sh                 packages the host's debug binary (target/debug/obd-agent,
-#                                      built by `cargo test`) the way cross/build.sh packages a
-#                                      dongle build, and checks that package (CI does this)
+#                                      built if missing) the way cross/build.sh packages a dongle
+#                                      build, into target/dist/check/, and checks that package
+#                                      (CI does this)
 #   cross/check-deb.sh PKG.deb         checks a package cross/build.sh made (any architecture)
 #
 # Checked: the files, owners and modes; the conffile; Depends; that each maintainer script passes
@@ -36,14 +37,16 @@ else
     say "installing cargo-deb $version (compiles for a few minutes, once)"
     cargo install --locked --quiet cargo-deb --version "$version"
   fi
-  # The dev profile's binary is unstripped and has the demo broker: the files around it are
-  # what is checked here, and they are the same for every target.
-  cargo deb --no-build --no-strip --locked --profile dev --output "$work/" >"$work/cargo-deb.log" 2>&1 || {
+  # The dev profile's binary (stripped by cargo-deb, demo broker included): the files around
+  # it are what is checked here, and they are the same for every target. Kept in
+  # target/dist/check/ for cross/deb-install-test.sh.
+  rm -rf target/dist/check
+  cargo deb --no-build --fast --locked --profile dev --output target/dist/check/ >"$work/cargo-deb.log" 2>&1 || {
     cat "$work/cargo-deb.log" >&2
     say "FAIL: cargo deb"
     exit 1
   }
-  deb=$(ls "$work"/obd-agent_*.deb)
+  deb=$(realpath target/dist/check/obd-agent_*.deb)
 fi
 say "checking $deb"
 arch=$(dpkg-deb --field "$deb" Architecture)
