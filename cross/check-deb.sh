@@ -15,7 +15,6 @@
 # no error outside the list below. Exit codes: 0 passed, 1 failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 
 say() { echo "check-deb: $*" >&2; }
 failed=0

@@ -42,7 +42,8 @@ fi
 root=$(mktemp -d)
 cleanup() {
   umount "$root/proc" 2>/dev/null || true
-  rm -rf "$root"
+  # --one-file-system: never descend into a mount that is still there.
+  rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT
 tar -xf "$CACHE" -C "$root"
