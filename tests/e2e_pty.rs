@@ -307,12 +307,17 @@ async fn oil_due_commuter() {
     both_profiles(Scenario::OilDue).await;
 }
 
+#[tokio::test]
+async fn catalyst_ageing_commuter() {
+    both_profiles(Scenario::CatalystAgeing).await;
+}
+
 /// Guards the loops above: a scenario added later must get a test here too.
 #[test]
 fn every_scenario_is_covered() {
     assert_eq!(
         Scenario::ALL.len(),
-        17,
+        18,
         "add a test for the new scenario above"
     );
 }

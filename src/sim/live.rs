@@ -275,6 +275,14 @@ impl LiveModel {
 }
 
 impl LiveModel {
+    /// Catalyst monitor bank 1 test value (ratio, see `Wear::catalyst_ratio`).
+    pub fn catalyst_ratio(&self, t: Duration) -> f64 {
+        match &self.routine {
+            Some(r) => r.wear.catalyst_ratio.at(Self::day(t)),
+            None => 0.25,
+        }
+    }
+
     /// Long-term fuel trim, bank 1 (PID 07), %.
     pub fn long_trim_pct(&self, t: Duration) -> f64 {
         match &self.routine {

@@ -55,6 +55,10 @@ pub struct Wear {
     /// `stuck_coolant_c` and warms slowly.
     pub thermostat_stuck_day: Option<f64>,
     pub stuck_coolant_c: f64,
+    /// Catalyst monitor bank 1 (service 06 MID 21): ratio of the downstream to the upstream
+    /// O2 sensor's switching. A fresh catalyst stores oxygen and smooths the downstream
+    /// signal (a low ratio); an aged one passes the upstream switching on (towards 1).
+    pub catalyst_ratio: Drift,
 }
 
 impl Default for Wear {
@@ -66,6 +70,7 @@ impl Default for Wear {
             long_trim_pct: Drift::steady(2.3),
             thermostat_stuck_day: None,
             stuck_coolant_c: 74.0,
+            catalyst_ratio: Drift::steady(0.25),
         }
     }
 }
