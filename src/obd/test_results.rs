@@ -104,6 +104,19 @@ pub struct TestResult {
     /// Whether `value`, `min` and `max` are in `unit`; false: raw, the UASID is unknown.
     pub scaled: bool,
     pub passed: bool,
+    /// Which limits are real: ECUs report a one-sided test with the other limit at the end
+    /// of the raw range (0, or FFFF / 7FFF), e.g. a catalyst ratio has only a maximum.
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limits {
+    Both,
+    MaxOnly,
+    MinOnly,
+    /// Neither limit means anything (counts reported for information, e.g. misfires).
+    None,
 }
 
 impl TestResult {
@@ -112,6 +125,21 @@ impl TestResult {
     pub fn margin(&self) -> Option<f64> {
         let span = self.max - self.min;
         (span > 0.0).then(|| (self.value - self.min).min(self.max - self.value) / span)
+    }
+
+    /// How much of the allowed range the value has used, %: 100 at the limit, above when
+    /// failed. One-sided tests count from zero to the limit (max) or from the limit down
+    /// (`min / value`); two-sided ones from the middle to the nearer limit. `None` when
+    /// there is no real limit, or a zero makes the share meaningless (`passed` still says).
+    pub fn limit_used_pct(&self) -> Option<f64> {
+        let pct = match self.limits {
+            Limits::None => return None,
+            Limits::MaxOnly if self.max > 0.0 => self.value / self.max * 100.0,
+            Limits::MinOnly if self.value > 0.0 => self.min / self.value * 100.0,
+            Limits::Both => 100.0 * (1.0 - self.margin()? / 0.5),
+            Limits::MaxOnly | Limits::MinOnly => return None,
+        };
+        pct.is_finite().then_some(pct)
     }
 }
 
@@ -158,6 +186,17 @@ pub fn decode_test_results(payload: &[u8]) -> Result<Vec<TestResult>, DecodeErro
                 raw([r[4], r[5]], signed),
                 raw([r[6], r[7]], signed),
             );
+            let (floor, ceiling) = if signed {
+                (f64::from(i16::MIN), f64::from(i16::MAX))
+            } else {
+                (0.0, f64::from(u16::MAX))
+            };
+            let limits = match (rmin <= floor, rmax >= ceiling) {
+                (false, false) => Limits::Both,
+                (true, false) => Limits::MaxOnly,
+                (false, true) => Limits::MinOnly,
+                (true, true) => Limits::None,
+            };
             TestResult {
                 mid,
                 tid: r[0],
@@ -168,6 +207,7 @@ pub fn decode_test_results(payload: &[u8]) -> Result<Vec<TestResult>, DecodeErro
                 unit: known.map_or("", |s| s.unit),
                 scaled: known.is_some(),
                 passed: rmin <= rv && rv <= rmax,
+                limits,
             }
         })
         .collect())
@@ -276,8 +316,32 @@ mod tests {
             unit: "",
             scaled: true,
             passed: true,
+            limits: Limits::Both,
         };
         assert!((t.margin().unwrap() - 0.1).abs() < 1e-12);
+        assert!((t.limit_used_pct().unwrap() - 80.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_sided_limits_are_recognised_and_measured_from_zero() {
+        // Catalyst: ratio 0.60 (UAS 03), limits 0..0.75: only a maximum, 80 % used.
+        let cat = &decode_test_results(&[0x21, 0x80, 0x03, 0x00, 0x3C, 0x00, 0x00, 0x00, 0x4B])
+            .unwrap()[0];
+        assert_eq!(cat.limits, Limits::MaxOnly);
+        assert!((cat.limit_used_pct().unwrap() - 80.0).abs() < 1e-9);
+        // A minimum of 200 with the value at 250: 80 % used; at 0 it is failed, not a number.
+        let low = &decode_test_results(&[0x01, 0x86, 0x01, 0x00, 0xFA, 0x00, 0xC8, 0xFF, 0xFF])
+            .unwrap()[0];
+        assert_eq!(low.limits, Limits::MinOnly);
+        assert!((low.limit_used_pct().unwrap() - 80.0).abs() < 1e-9);
+        let zero = &decode_test_results(&[0x01, 0x86, 0x01, 0x00, 0x00, 0x00, 0xC8, 0xFF, 0xFF])
+            .unwrap()[0];
+        assert!(!zero.passed && zero.limit_used_pct().is_none());
+        // Misfire counts with 0..FFFF limits are information, not a test.
+        let mis = &decode_test_results(&[0xA2, 0x0B, 0x24, 0x00, 0x05, 0x00, 0x00, 0xFF, 0xFF])
+            .unwrap()[0];
+        assert_eq!(mis.limits, Limits::None);
+        assert!(mis.limit_used_pct().is_none());
     }
 
     #[test]
