@@ -150,3 +150,33 @@ async fn the_oil_change_reminder_comes_three_to_seven_days_before_it_is_due() {
         outcome.alerts
     );
 }
+
+#[tokio::test]
+async fn an_ageing_catalyst_is_flagged_from_service_06_before_p0420() {
+    let outcome = run(Scenario::CatalystAgeing, 30.0, Intake::default()).await;
+    let alert = first(&outcome, "catalyst_efficiency_falling");
+    let fail_day = figure(Scenario::CatalystAgeing, alert);
+    assert_eq!(
+        (alert.urgency, alert.item.as_deref()),
+        (Urgency::Medium, None)
+    );
+    assert_eq!(alert.visit_urgency, Some(Urgency::Medium));
+    // The test value (0.30 + 0.02/day against a limit of 0.75) uses 80 % of its range from
+    // day 15: not before, and days ahead of the pending code (day 22) and P0420 (day 23).
+    assert!(alert.day > CATALYST_80_PCT_DAY, "{}", alert.day);
+    assert!(alert.day + 5.0 < fail_day, "{} vs {fail_day}", alert.day);
+    let summary = alert.summary.as_deref().unwrap_or_default();
+    assert!(summary.to_lowercase().contains("catalyst"), "{summary}");
+    // Only the catalyst: the O2 sensor and misfire tests stay healthy.
+    assert!(
+        outcome
+            .alerts
+            .iter()
+            .all(|a| a.what.contains("catalyst") || a.what.contains("P0420")),
+        "{:?}",
+        outcome.alerts
+    );
+}
+
+/// 0.30 + 0.02 x day = 0.60, 80 % of the 0.75 limit.
+const CATALYST_80_PCT_DAY: f64 = 15.0;

@@ -18,6 +18,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::time::{from_secs, to_secs};
+use crate::obd::test_results::{
+    MID_CATALYST_B1, MID_CATALYST_B2, MID_MISFIRE_CYL1, TID_MISFIRE_EWMA, TestResult,
+};
 
 /// Resting voltage is read only after the surface charge has gone.
 pub const REST_AFTER_SECS: f64 = 2.0 * 3600.0;
@@ -49,6 +52,13 @@ pub enum Signal {
     WarmupMinutes,
     CoolantMaxC,
     PendingCode,
+    /// Service 06, catalyst monitors (MID 21, 22): share of the test limit used, %, worst bank.
+    CatalystLimitUsedPct,
+    /// Service 06, O2 sensor monitors (MIDs 01-08): share of the test limit used, %, worst test.
+    O2LimitUsedPct,
+    /// Service 06, misfire cylinder data (MIDs A2-AD, TID 0B): highest EWMA misfire count
+    /// over the last ten drive cycles among the cylinders.
+    MisfireEwmaMax,
 }
 
 impl Signal {
@@ -61,6 +71,9 @@ impl Signal {
             Signal::WarmupMinutes => "warmup_minutes",
             Signal::CoolantMaxC => "coolant_max_c",
             Signal::PendingCode => "pending_code",
+            Signal::CatalystLimitUsedPct => "catalyst_limit_used_pct",
+            Signal::O2LimitUsedPct => "o2_limit_used_pct",
+            Signal::MisfireEwmaMax => "misfire_ewma_max",
         }
     }
 
@@ -73,10 +86,51 @@ impl Signal {
             Signal::WarmupMinutes,
             Signal::CoolantMaxC,
             Signal::PendingCode,
+            Signal::CatalystLimitUsedPct,
+            Signal::O2LimitUsedPct,
+            Signal::MisfireEwmaMax,
         ]
         .into_iter()
         .find(|s| s.key() == key)
     }
+}
+
+/// Evidence from one drive's service 06 results (read once per drive by the caller): at most
+/// one observation per signal, the worst of its tests.
+pub fn test_result_observations(at: f64, results: &[TestResult]) -> Vec<Observation> {
+    let worst = |pick: &dyn Fn(&TestResult) -> Option<f64>| {
+        results
+            .iter()
+            .filter_map(pick)
+            .filter(|v| v.is_finite())
+            .max_by(f64::total_cmp)
+    };
+    let catalyst = worst(&|t| {
+        matches!(t.mid, MID_CATALYST_B1 | MID_CATALYST_B2)
+            .then(|| t.limit_used_pct())
+            .flatten()
+    });
+    let o2 = worst(&|t| {
+        (0x01..=0x08)
+            .contains(&t.mid)
+            .then(|| t.limit_used_pct())
+            .flatten()
+    });
+    let misfire = worst(&|t| {
+        (MID_MISFIRE_CYL1..MID_MISFIRE_CYL1 + 12)
+            .contains(&t.mid)
+            .then_some(t)
+            .filter(|t| t.tid == TID_MISFIRE_EWMA && t.scaled)
+            .map(|t| t.value)
+    });
+    [
+        (Signal::CatalystLimitUsedPct, catalyst),
+        (Signal::O2LimitUsedPct, o2),
+        (Signal::MisfireEwmaMax, misfire),
+    ]
+    .into_iter()
+    .filter_map(|(signal, value)| value.map(|v| obs(at, signal, v)))
+    .collect()
 }
 
 /// One piece of evidence.
@@ -295,6 +349,13 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 /// PIDs the maintenance evidence reads (beyond the poller's own): engine speed, vehicle speed,
 /// coolant, long-term trim bank 1, control module voltage, distance since clear, odometer.
 pub const MAINTENANCE_PIDS: [u8; 7] = [0x0C, 0x0D, 0x05, 0x07, 0x42, 0x31, 0xA6];
+
+/// Service 06 MIDs the trend rules read: O2 sensors 01-08, catalyst banks 21-22, misfire
+/// cylinders 1-12 (A2-AD). Only the ones an ECU lists as supported are asked.
+pub const MONITOR_TEST_MIDS: [u8; 22] = [
+    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x21, 0x22, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7,
+    0xA8, 0xA9, 0xAA, 0xAB, 0xAC, 0xAD,
+];
 
 impl Sample {
     /// A sample from one poll's readings (the first ECU answering each PID wins: the engine

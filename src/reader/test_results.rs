@@ -19,7 +19,8 @@ pub struct EcuTestResults {
 }
 
 impl VehicleReader<'_> {
-    /// Which service 06 MIDs each ECU supports (06 00, 06 20, ...), asked once. Only the CAN
+    /// Which service 06 MIDs each ECU supports (06 00, 06 20, ...), asked once an ECU has
+    /// answered. Only the CAN
     /// format is decoded: on the legacy buses this is `Unsupported`.
     pub async fn supported_mids(
         &mut self,
@@ -63,7 +64,10 @@ impl VehicleReader<'_> {
                 break;
             }
         }
-        self.mids_supported = Some(supported.clone());
+        // Remembered only when some ECU answered: silence may be ECUs that were asleep.
+        if !supported.is_empty() {
+            self.mids_supported = Some(supported.clone());
+        }
         Ok(supported)
     }
 
