@@ -33,6 +33,11 @@ async fn main() {
             },
             "item:engine_oil:due_soon",
         ),
+        (
+            Scenario::CatalystAgeing,
+            Intake::default(),
+            "catalyst_efficiency_falling",
+        ),
     ];
     println!(
         "{:<17} {:<26} {:>9} {:>8} {:>9} {:>7} {:>8}  failure",

@@ -163,6 +163,8 @@ pub struct Sample {
     pub voltage: Option<f64>,
     pub odometer_km: Option<f64>,
     pub distance_since_clear_km: Option<f64>,
+    /// PID 4E: engine run time since codes were cleared, minutes.
+    pub run_minutes_since_clear: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -347,8 +349,9 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// PIDs the maintenance evidence reads (beyond the poller's own): engine speed, vehicle speed,
-/// coolant, long-term trim bank 1, control module voltage, distance since clear, odometer.
-pub const MAINTENANCE_PIDS: [u8; 7] = [0x0C, 0x0D, 0x05, 0x07, 0x42, 0x31, 0xA6];
+/// coolant, long-term trim bank 1, control module voltage, distance and engine run time since
+/// codes were cleared, odometer.
+pub const MAINTENANCE_PIDS: [u8; 8] = [0x0C, 0x0D, 0x05, 0x07, 0x42, 0x31, 0x4E, 0xA6];
 
 /// Service 06 MIDs the trend rules read: O2 sensors 01-08, catalyst banks 21-22, misfire
 /// cylinders 1-12 (A2-AD). Only the ones an ECU lists as supported are asked.
@@ -381,6 +384,7 @@ impl Sample {
             voltage: value(0x42).or(adapter_voltage),
             odometer_km: value(0xA6),
             distance_since_clear_km: value(0x31),
+            run_minutes_since_clear: value(0x4E),
         }
     }
 }

@@ -127,7 +127,7 @@ impl Tracker {
                 odo.on_speed(at, v);
             }
             if let Some(km) = sample.distance_since_clear_km {
-                odo.on_distance_since_clear(at, km);
+                odo.on_distance_since_clear(at, km, sample.run_minutes_since_clear);
             }
         }
         self.intake(at);
