@@ -181,6 +181,11 @@ impl Maintainer {
                 };
                 self.unsaved.extend(self.tracker.on_sample(&sample));
             }
+            VehicleEvent::TestResults { at, results } => {
+                let results: Vec<_> = results.iter().flat_map(|e| e.results.clone()).collect();
+                self.unsaved
+                    .extend(self.tracker.on_test_results(*at, &results));
+            }
             VehicleEvent::LinkLost { .. } => {
                 self.unsaved.extend(self.tracker.on_link_lost(now));
                 force_save = true;

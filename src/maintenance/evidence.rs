@@ -393,6 +393,32 @@ impl Sample {
 mod tests {
     use super::*;
 
+    #[test]
+    fn service_06_gives_one_observation_per_signal_the_worst_test() {
+        use crate::obd::test_results::decode_test_results;
+        let mut results = Vec::new();
+        // Catalyst B1 at 0.45 and B2 at 0.60 of a 0.75 limit: bank 2 counts (80 %).
+        results.extend(decode_test_results(&[0x21, 0x80, 0x03, 0, 45, 0, 0, 0, 75]).unwrap());
+        results.extend(decode_test_results(&[0x22, 0x80, 0x03, 0, 60, 0, 0, 0, 75]).unwrap());
+        // O2 B1S1 response 150 of 300 ms (50 %).
+        results.extend(decode_test_results(&[0x01, 0x81, 0x10, 0, 150, 0, 0, 0x01, 0x2C]).unwrap());
+        // Misfire EWMA: cylinder 1 at 2, cylinder 3 at 31; the last-cycle count (TID 0C, 90)
+        // is not the EWMA and does not count.
+        for (mid, tid, count) in [(0xA2, 0x0B, 2u8), (0xA4, 0x0B, 31), (0xA4, 0x0C, 90)] {
+            results.extend(
+                decode_test_results(&[mid, tid, 0x24, 0, count, 0, 0, 0xFF, 0xFF]).unwrap(),
+            );
+        }
+        let got = test_result_observations(100.0, &results);
+        let value = |signal| got.iter().find(|o| o.signal == signal).map(|o| o.value);
+        assert_eq!(got.len(), 3);
+        assert!((value(Signal::CatalystLimitUsedPct).unwrap() - 80.0).abs() < 1e-9);
+        assert!((value(Signal::O2LimitUsedPct).unwrap() - 50.0).abs() < 1e-9);
+        assert_eq!(value(Signal::MisfireEwmaMax), Some(31.0));
+        // A car without service 06: nothing.
+        assert!(test_result_observations(100.0, &[]).is_empty());
+    }
+
     fn sample(t: f64, rpm: f64, coolant: f64, v: f64, trim: f64) -> Sample {
         Sample {
             at: Some(from_secs(t)),
