@@ -170,10 +170,12 @@ pub fn decode_test_results(payload: &[u8]) -> Result<Vec<TestResult>, DecodeErro
         .map(|r| {
             let uas = r[1];
             let known = scaling(uas);
-            let signed = known.is_some_and(|s| s.signed);
+            // Appendix E numbers the signed scalings from 0x81: an unknown one is still
+            // compared as signed, so pass/fail stays right even when the unit is unknown.
+            let signed = known.map_or(uas >= 0x80, |s| s.signed);
             let scale = |b: [u8; 2]| match known {
                 Some(s) => raw(b, signed) * s.per_bit + s.offset,
-                None => raw(b, false),
+                None => raw(b, signed),
             };
             let (value, min, max) = (
                 scale([r[2], r[3]]),
@@ -294,6 +296,12 @@ mod tests {
         assert!(!t.scaled);
         assert_eq!((t.value, t.min, t.max, t.unit), (256.0, 0.0, 512.0, ""));
         assert!(t.passed);
+        // An unknown signed id (0x80 and up): -1 lies within -10..10, raw and unscaled.
+        let tests =
+            decode_test_results(&[0x21, 0x80, 0xF0, 0xFF, 0xFF, 0xFF, 0xF6, 0x00, 0x0A]).unwrap();
+        let t = &tests[0];
+        assert!(!t.scaled && t.passed);
+        assert_eq!((t.value, t.min, t.max), (-1.0, -10.0, 10.0));
     }
 
     #[test]
