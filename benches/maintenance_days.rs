@@ -38,6 +38,11 @@ async fn main() {
             Intake::default(),
             "catalyst_efficiency_falling",
         ),
+        (
+            Scenario::MisfireDeveloping,
+            Intake::default(),
+            "misfire_counts_rising",
+        ),
     ];
     println!(
         "{:<17} {:<26} {:>9} {:>8} {:>9} {:>7} {:>8}  failure",

@@ -343,12 +343,17 @@ async fn catalyst_ageing_commuter() {
     both_profiles(Scenario::CatalystAgeing).await;
 }
 
+#[tokio::test]
+async fn misfire_developing_commuter() {
+    both_profiles(Scenario::MisfireDeveloping).await;
+}
+
 /// Guards the loops above: a scenario added later must get a test here too.
 #[test]
 fn every_scenario_is_covered() {
     assert_eq!(
         Scenario::ALL.len(),
-        18,
+        19,
         "add a test for the new scenario above"
     );
 }

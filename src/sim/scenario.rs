@@ -58,6 +58,9 @@ pub enum Scenario {
     /// The commuter whose catalyst ages: the service 06 catalyst test creeps towards its
     /// limit until the ECU sets P0420.
     CatalystAgeing,
+    /// The commuter whose cylinder 1 starts to misfire: the service 06 EWMA misfire count
+    /// rises until the ECU sets P0301.
+    MisfireDeveloping,
 }
 
 /// Below this cranking voltage the simulated starter no longer turns the engine.
@@ -75,6 +78,10 @@ pub const LEAN_CONFIRMED_TRIM: f64 = 25.0;
 /// (the test fails once), and confirmed (the limit, failed again on a later drive).
 pub const CATALYST_PENDING_RATIO: f64 = 0.74;
 pub const CATALYST_CONFIRMED_RATIO: f64 = 0.76;
+/// The `misfire-developing` car: cylinder 1's EWMA misfire count at which the ECU sets P0301
+/// pending, and confirmed.
+pub const MISFIRE_PENDING_EWMA: f64 = 40.0;
+pub const MISFIRE_CONFIRMED_EWMA: f64 = 50.0;
 
 /// When the `developing` car's faults appear, in simulated seconds, with what happens. The
 /// demo drives the simulated clock faster, so the whole story fits in about a minute.
@@ -92,7 +99,7 @@ pub const DEVELOPING_TIMELINE: [(u64, &str); 7] = [
 ];
 
 impl Scenario {
-    pub const ALL: [Scenario; 18] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::Healthy,
         Scenario::Misfire,
         Scenario::Overheating,
@@ -111,6 +118,7 @@ impl Scenario {
         Scenario::StuckThermostat,
         Scenario::OilDue,
         Scenario::CatalystAgeing,
+        Scenario::MisfireDeveloping,
     ];
 
     pub fn name(self) -> &'static str {
@@ -133,6 +141,7 @@ impl Scenario {
             Scenario::StuckThermostat => "stuck-thermostat",
             Scenario::OilDue => "oil-due",
             Scenario::CatalystAgeing => "catalyst-ageing",
+            Scenario::MisfireDeveloping => "misfire-developing",
         }
     }
 
@@ -167,6 +176,9 @@ impl Scenario {
             Scenario::OilDue => "commuter 1,050 km short of its oil change (odometer PID A6)",
             Scenario::CatalystAgeing => {
                 "commuter whose catalyst ages: service 06 catalyst test creeps to its limit, P0420"
+            }
+            Scenario::MisfireDeveloping => {
+                "commuter whose cylinder 1 starts misfiring: service 06 misfire counts rise, P0301"
             }
         }
     }
@@ -204,6 +216,10 @@ impl Scenario {
                 .catalyst_ratio
                 .day_reaching(CATALYST_CONFIRMED_RATIO)
                 .map(|d| (d, "P0420 confirmed, MIL on")),
+            Scenario::MisfireDeveloping => wear
+                .misfire_ewma_cyl1
+                .day_reaching(MISFIRE_CONFIRMED_EWMA)
+                .map(|d| (d, "P0301 confirmed, MIL on")),
             Scenario::StuckThermostat => Some((THERMOSTAT_P0128_DAY, "P0128 confirmed, MIL on")),
             Scenario::OilDue => {
                 let per_day = routine.trips.len() as f64
@@ -384,7 +400,8 @@ fn build(scenario: Scenario) -> SimVehicle {
         | Scenario::LeanTrim
         | Scenario::StuckThermostat
         | Scenario::OilDue
-        | Scenario::CatalystAgeing => {
+        | Scenario::CatalystAgeing
+        | Scenario::MisfireDeveloping => {
             live.seed = 0xC0FFEE;
             live.routine = Some(routine(scenario));
             eng.pids.push(0xA6);
@@ -441,6 +458,12 @@ fn routine(scenario: Scenario) -> Routine {
             };
         }
         Scenario::StuckThermostat => r.wear.thermostat_stuck_day = Some(THERMOSTAT_STUCK_DAY),
+        Scenario::MisfireDeveloping => {
+            r.wear.misfire_ewma_cyl1 = Drift {
+                day0: 0.0,
+                per_day: 2.0,
+            };
+        }
         Scenario::CatalystAgeing => {
             r.wear.catalyst_ratio = Drift {
                 day0: 0.30,
@@ -469,6 +492,21 @@ fn wear_timeline(scenario: Scenario, r: &Routine) -> Timeline {
             Timeline::new(vec![
                 step(day(pending), Change::Pending(p0171)),
                 step(day(confirmed), Change::Confirmed(p0171)),
+            ])
+        }
+        Scenario::MisfireDeveloping => {
+            let (Some(p0301), Some(pending), Some(confirmed)) = (
+                code("P0301"),
+                r.wear.misfire_ewma_cyl1.day_reaching(MISFIRE_PENDING_EWMA),
+                r.wear
+                    .misfire_ewma_cyl1
+                    .day_reaching(MISFIRE_CONFIRMED_EWMA),
+            ) else {
+                return Timeline::default();
+            };
+            Timeline::new(vec![
+                step(day(pending), Change::Pending(p0301)),
+                step(day(confirmed), Change::Confirmed(p0301)),
             ])
         }
         Scenario::CatalystAgeing => {

@@ -98,9 +98,14 @@ fn test_results(live: &LiveModel, params: &[u8], now: Duration) -> Option<Vec<u8
             );
         }
         // Misfire counts (UAS 24): EWMA of the last ten drive cycles, and the last cycle.
+        // A1 (general) sums the cylinders; the last cycle's count is taken as the average.
         0xA1..=0xA5 => {
-            record(&mut out, 0x0B, 0x24, 0.0, 0, u16::MAX);
-            record(&mut out, 0x0C, 0x24, 0.0, 0, u16::MAX);
+            let count = match mid - 0xA1 {
+                0 => (1..=4).map(|c| live.misfire_ewma(c, now)).sum(),
+                c => live.misfire_ewma(c, now),
+            };
+            record(&mut out, 0x0B, 0x24, count, 0, u16::MAX);
+            record(&mut out, 0x0C, 0x24, count, 0, u16::MAX);
         }
         _ => return None,
     }

@@ -111,6 +111,7 @@ fn only_developing_and_wearing_scenarios_have_a_timeline() {
                     | Scenario::LeanTrim
                     | Scenario::StuckThermostat
                     | Scenario::CatalystAgeing
+                    | Scenario::MisfireDeveloping
             ),
             "{sc}"
         );
