@@ -33,6 +33,16 @@ async fn main() {
             },
             "item:engine_oil:due_soon",
         ),
+        (
+            Scenario::CatalystAgeing,
+            Intake::default(),
+            "catalyst_efficiency_falling",
+        ),
+        (
+            Scenario::MisfireDeveloping,
+            Intake::default(),
+            "misfire_counts_rising",
+        ),
     ];
     println!(
         "{:<17} {:<26} {:>9} {:>8} {:>9} {:>7} {:>8}  failure",

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use e2e_common::*;
-use obd_agent::reader::{DtcKind, VehicleReader};
+use obd_agent::maintenance::MONITOR_TEST_MIDS;
+use obd_agent::reader::{DtcKind, ReadError, VehicleReader};
 use obd_agent::sim::{Profile, Scenario, SimVehicle};
 use obd_agent::transport::{EcuAddress, Transport};
 
@@ -28,6 +29,7 @@ async fn read_and_clear(scenario: Scenario, profile: Profile) {
         check_discovery(&mut reader, &model, &context).await;
         check_live(&mut reader, &model, started, &context).await;
         check_codes_and_vin(&mut reader, &model, &context).await;
+        check_test_results(&mut reader, &model, &context).await;
     }
     assert_eq!(
         transport.link().protocol,
@@ -65,6 +67,35 @@ async fn read_and_clear(scenario: Scenario, profile: Profile) {
         .await
         .unwrap();
     assert!(frames.is_empty(), "{context}: freeze frames go: {frames:?}");
+}
+
+/// Service 06 through the emulator: the engine's tests where the car has them, nothing where
+/// its ECUs refuse the service, "not supported" on the legacy buses.
+async fn check_test_results(reader: &mut VehicleReader<'_>, model: &SimVehicle, context: &str) {
+    let got = bounded("service 06", reader.monitor_tests(&MONITOR_TEST_MIDS)).await;
+    if !model.protocol.is_can() {
+        assert!(
+            matches!(got, Err(ReadError::Unsupported(_))),
+            "{context}: {got:?}"
+        );
+        return;
+    }
+    let got = got.unwrap_or_else(|e| panic!("{context}: service 06: {e}"));
+    if !model.ecus.iter().any(|e| e.test_results) {
+        assert!(got.is_empty(), "{context}: {got:?}");
+        return;
+    }
+    let engine = &got[0];
+    let catalyst = engine.results.iter().find(|t| t.mid == 0x21);
+    assert!(
+        catalyst.is_some_and(|t| t.passed && t.scaled && t.max > 0.7),
+        "{context}: {got:?}"
+    );
+    let cylinders = engine.results.iter().filter(|t| t.tid == 0x0B).count();
+    assert_eq!(
+        cylinders, 4,
+        "{context}: EWMA misfire counts of four cylinders"
+    );
 }
 
 async fn check_discovery(reader: &mut VehicleReader<'_>, model: &SimVehicle, context: &str) {
@@ -307,12 +338,22 @@ async fn oil_due_commuter() {
     both_profiles(Scenario::OilDue).await;
 }
 
+#[tokio::test]
+async fn catalyst_ageing_commuter() {
+    both_profiles(Scenario::CatalystAgeing).await;
+}
+
+#[tokio::test]
+async fn misfire_developing_commuter() {
+    both_profiles(Scenario::MisfireDeveloping).await;
+}
+
 /// Guards the loops above: a scenario added later must get a test here too.
 #[test]
 fn every_scenario_is_covered() {
     assert_eq!(
         Scenario::ALL.len(),
-        17,
+        19,
         "add a test for the new scenario above"
     );
 }

@@ -150,3 +150,61 @@ async fn the_oil_change_reminder_comes_three_to_seven_days_before_it_is_due() {
         outcome.alerts
     );
 }
+
+#[tokio::test]
+async fn an_ageing_catalyst_is_flagged_from_service_06_before_p0420() {
+    let outcome = run(Scenario::CatalystAgeing, 30.0, Intake::default()).await;
+    let alert = first(&outcome, "catalyst_efficiency_falling");
+    let fail_day = figure(Scenario::CatalystAgeing, alert);
+    assert_eq!(
+        (alert.urgency, alert.item.as_deref()),
+        (Urgency::Medium, None)
+    );
+    assert_eq!(alert.visit_urgency, Some(Urgency::Medium));
+    // The test value (0.30 + 0.02/day against a limit of 0.75) uses 80 % of its range from
+    // day 15: not before, and days ahead of the pending code (day 22) and P0420 (day 23).
+    assert!(alert.day > CATALYST_80_PCT_DAY, "{}", alert.day);
+    assert!(alert.day + 5.0 < fail_day, "{} vs {fail_day}", alert.day);
+    let summary = alert.summary.as_deref().unwrap_or_default();
+    assert!(summary.contains("catalytic converter"), "{summary}");
+    // Only the catalyst: the O2 sensor and misfire tests stay healthy.
+    assert!(
+        outcome
+            .alerts
+            .iter()
+            .all(|a| a.what.contains("catalyst") || a.what.contains("P0420")),
+        "{:?}",
+        outcome.alerts
+    );
+}
+
+#[tokio::test]
+async fn a_developing_misfire_is_flagged_from_service_06_before_p0301() {
+    let outcome = run(Scenario::MisfireDeveloping, 30.0, Intake::default()).await;
+    let alert = first(&outcome, "misfire_counts_rising");
+    let fail_day = figure(Scenario::MisfireDeveloping, alert);
+    assert_eq!(
+        (alert.urgency, alert.item.as_deref()),
+        (Urgency::Medium, None)
+    );
+    // Cylinder 1's EWMA count (2 a day) passes 20 on day 10: not before, and well ahead of
+    // the pending code (day 20) and P0301 (day 25).
+    assert!(alert.day > 10.0, "{}", alert.day);
+    assert!(alert.day + 10.0 < fail_day, "{} vs {fail_day}", alert.day);
+    let summary = alert.summary.as_deref().unwrap_or_default();
+    assert!(
+        summary.starts_with("A cylinder has started to misfire"),
+        "{summary}"
+    );
+    assert!(
+        outcome
+            .alerts
+            .iter()
+            .all(|a| a.what.contains("misfire") || a.what.contains("P0301")),
+        "{:?}",
+        outcome.alerts
+    );
+}
+
+/// 0.30 + 0.02 x day = 0.60, 80 % of the 0.75 limit.
+const CATALYST_80_PCT_DAY: f64 = 15.0;

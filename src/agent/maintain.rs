@@ -181,6 +181,11 @@ impl Maintainer {
                 };
                 self.unsaved.extend(self.tracker.on_sample(&sample));
             }
+            VehicleEvent::TestResults { at, results } => {
+                let results: Vec<_> = results.iter().flat_map(|e| e.results.clone()).collect();
+                self.unsaved
+                    .extend(self.tracker.on_test_results(*at, &results));
+            }
             VehicleEvent::LinkLost { .. } => {
                 self.unsaved.extend(self.tracker.on_link_lost(now));
                 force_save = true;
@@ -527,6 +532,37 @@ mod tests {
                 reading(0xA6, &km),
             ],
         }
+    }
+
+    #[test]
+    fn service_06_results_become_stored_evidence_that_survives_a_restart() {
+        use crate::maintenance::Signal;
+        use crate::obd::test_results::decode_test_results;
+        use crate::reader::EcuTestResults;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let mut store = Store::open(&config.store.path, Default::default()).unwrap();
+        let t0 = SystemTime::now();
+        let mut m = Maintainer::open(&store, &config, t0).unwrap();
+        // Catalyst B1: 0.63 of a 0.75 limit, 84 % used.
+        let results = decode_test_results(&[0x21, 0x80, 0x03, 0, 63, 0, 0, 0, 75]).unwrap();
+        let event = VehicleEvent::TestResults {
+            at: t0,
+            results: vec![EcuTestResults {
+                ecu: EcuAddress::Can11(0x7E8),
+                results,
+            }],
+        };
+        m.on_event(&mut store, &event, t0).unwrap();
+        let kept = store
+            .observations_since(t0 - Duration::from_secs(60))
+            .unwrap();
+        let catalyst: Vec<_> = kept
+            .iter()
+            .filter(|o| o.signal == Signal::CatalystLimitUsedPct)
+            .collect();
+        assert_eq!(catalyst.len(), 1, "{kept:?}");
+        assert!((catalyst[0].value - 84.0).abs() < 1e-9);
     }
 
     fn topics(out: &[Outgoing]) -> Vec<&str> {

@@ -14,7 +14,8 @@ use super::power::{PowerGuard, PowerReading, PowerState};
 use crate::config::{BatteryConfig, PollConfig};
 use crate::diagnosis::Snapshot;
 use crate::reader::{
-    CodeReadout, DtcKind, EcuFreezeFrame, EcuReading, ReadError, ReportedDtc, VehicleReader,
+    CodeReadout, DtcKind, EcuFreezeFrame, EcuReading, EcuTestResults, ReadError, ReportedDtc,
+    VehicleReader,
 };
 use crate::transport::{EcuAddress, LinkInfo, Transport, TransportError};
 
@@ -22,6 +23,9 @@ use crate::transport::{EcuAddress, LinkInfo, Transport, TransportError};
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const ENGINE_SPEED: u8 = 0x0C;
+/// Service 06 is read once per drive, at the first code read after the engine has run this
+/// long (the ECU runs its catalyst and O2 monitors once warm): never per poll.
+pub const TESTS_AFTER_RUNNING: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum VehicleEvent {
@@ -42,6 +46,11 @@ pub enum VehicleEvent {
     Samples {
         at: SystemTime,
         readings: Vec<EcuReading>,
+    },
+    /// Service 06 results, at most once per drive (see [`TESTS_AFTER_RUNNING`]).
+    TestResults {
+        at: SystemTime,
+        results: Vec<EcuTestResults>,
     },
     Power {
         state: PowerState,
@@ -65,6 +74,40 @@ pub struct Poller<C> {
     pub events: mpsc::Sender<VehicleEvent>,
     /// One-off reads for the hotline, run between scheduled reads.
     pub jobs: mpsc::Receiver<VehicleJob>,
+    /// Service 06 MIDs to read once per drive; empty: service 06 is not read.
+    pub test_mids: Vec<u8>,
+}
+
+/// When the engine started and whether this drive's service 06 results were read.
+#[derive(Debug, Default)]
+struct Drive {
+    running_since: Option<Instant>,
+    tests_read: bool,
+    /// Service 06 cannot be read on this link (legacy bus): not asked again this session.
+    tests_unavailable: bool,
+}
+
+impl Drive {
+    fn observe(&mut self, engine_running: Option<bool>, now: Instant) {
+        match engine_running {
+            Some(true) => {
+                self.running_since.get_or_insert(now);
+            }
+            // Stopped or not answering: the next start is a new drive.
+            _ => {
+                self.running_since = None;
+                self.tests_read = false;
+            }
+        }
+    }
+
+    fn tests_due(&self, now: Instant) -> bool {
+        !self.tests_read
+            && !self.tests_unavailable
+            && self
+                .running_since
+                .is_some_and(|t| now.duration_since(t) >= TESTS_AFTER_RUNNING)
+    }
 }
 
 /// Why one connected session ended.
@@ -155,6 +198,7 @@ impl<C: Connector> Poller<C> {
         self.emit(VehicleEvent::Connected { link, vin }).await;
         let mut next_codes = Instant::now();
         let mut next_samples = Instant::now();
+        let mut drive = Drive::default();
         loop {
             let due = next_codes.min(next_samples);
             tokio::select! {
@@ -190,6 +234,7 @@ impl<C: Connector> Poller<C> {
                     .find(|r| r.reading.pid == ENGINE_SPEED)
                     .and_then(|r| r.reading.number("rpm"))
                     .map(|rpm| rpm > 0.0);
+                drive.observe(engine_running, now);
                 if guard.observe(PowerReading {
                     voltage,
                     engine_running,
@@ -223,6 +268,28 @@ impl<C: Connector> Poller<C> {
                     Err(e) => {
                         if let SessionEnd::Lost(reason) = lost_or_parked(e) {
                             return SessionEnd::Lost(reason);
+                        }
+                    }
+                }
+                if !self.test_mids.is_empty() && drive.tests_due(now) {
+                    drive.tests_read = true;
+                    match reader.monitor_tests(&self.test_mids).await {
+                        Ok(results) if !results.is_empty() => {
+                            self.emit(VehicleEvent::TestResults {
+                                at: SystemTime::now(),
+                                results,
+                            })
+                            .await;
+                        }
+                        Ok(_) => {}
+                        Err(ReadError::Unsupported(why)) => {
+                            info!(%why, "no service 06 results on this link");
+                            drive.tests_unavailable = true;
+                        }
+                        Err(e) => {
+                            if let SessionEnd::Lost(reason) = lost_or_parked(e) {
+                                return SessionEnd::Lost(reason);
+                            }
                         }
                     }
                 }

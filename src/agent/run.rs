@@ -24,7 +24,7 @@ use super::maintain::{Maintainer, maintenance_task};
 use super::notify::{self, Notifier};
 use super::poller::{Connector, Poller, VehicleEvent};
 use crate::config::{AdapterConfig, Config};
-use crate::maintenance::MAINTENANCE_PIDS;
+use crate::maintenance::{MAINTENANCE_PIDS, MONITOR_TEST_MIDS};
 use crate::outbox::NewMessage;
 use crate::reader::EcuReading;
 use crate::sim::{Scenario, SimLatency};
@@ -147,6 +147,12 @@ pub async fn run_with<C: Connector + 'static>(
         battery: config.battery.clone(),
         events: events_tx,
         jobs: jobs_rx,
+        // Only the maintenance trend rules use service 06.
+        test_mids: if maintainer.is_some() {
+            MONITOR_TEST_MIDS.to_vec()
+        } else {
+            Vec::new()
+        },
     };
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(n) = notifier.clone() {
@@ -298,6 +304,8 @@ async fn diagnosis_task(
                 info!(?state, ?voltage, "power state");
                 status(format!("power {state:?}, battery {voltage:?} V"));
             }
+            // For the maintenance stage only.
+            VehicleEvent::TestResults { .. } => {}
             VehicleEvent::LinkLost { reason } => {
                 warn!(%reason, "vehicle link lost");
                 status(format!("vehicle link lost: {reason}"));

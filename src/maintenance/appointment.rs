@@ -319,6 +319,18 @@ fn trend_reason(t: &TrendFinding, rules: &RuleSet) -> String {
             t.value
         ),
         "coolant_over_temperature" => format!("The engine is running hot ({:.0} degC)", t.value),
+        "catalyst_efficiency_falling" => format!(
+            "The catalytic converter is ageing (its ECU test at {:.0} % of the limit)",
+            t.value
+        ),
+        "o2_sensor_test_near_limit" => format!(
+            "An oxygen sensor is slowing (its ECU test at {:.0} % of the limit)",
+            t.value
+        ),
+        "misfire_counts_rising" => format!(
+            "A cylinder has started to misfire ({:.0} misfires per drive cycle on average)",
+            t.value
+        ),
         "pending_code_repeats" => format!(
             "A fault is developing ({} pending on {} days)",
             t.code.as_deref().unwrap_or("a code"),

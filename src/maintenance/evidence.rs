@@ -18,6 +18,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::time::{from_secs, to_secs};
+use crate::obd::test_results::{
+    MID_CATALYST_B1, MID_CATALYST_B2, MID_MISFIRE_CYL1, TID_MISFIRE_EWMA, TestResult,
+};
 
 /// Resting voltage is read only after the surface charge has gone.
 pub const REST_AFTER_SECS: f64 = 2.0 * 3600.0;
@@ -49,6 +52,13 @@ pub enum Signal {
     WarmupMinutes,
     CoolantMaxC,
     PendingCode,
+    /// Service 06, catalyst monitors (MID 21, 22): share of the test limit used, %, worst bank.
+    CatalystLimitUsedPct,
+    /// Service 06, O2 sensor monitors (MIDs 01-08): share of the test limit used, %, worst test.
+    O2LimitUsedPct,
+    /// Service 06, misfire cylinder data (MIDs A2-AD, TID 0B): highest EWMA misfire count
+    /// over the last ten drive cycles among the cylinders.
+    MisfireEwmaMax,
 }
 
 impl Signal {
@@ -61,6 +71,9 @@ impl Signal {
             Signal::WarmupMinutes => "warmup_minutes",
             Signal::CoolantMaxC => "coolant_max_c",
             Signal::PendingCode => "pending_code",
+            Signal::CatalystLimitUsedPct => "catalyst_limit_used_pct",
+            Signal::O2LimitUsedPct => "o2_limit_used_pct",
+            Signal::MisfireEwmaMax => "misfire_ewma_max",
         }
     }
 
@@ -73,10 +86,51 @@ impl Signal {
             Signal::WarmupMinutes,
             Signal::CoolantMaxC,
             Signal::PendingCode,
+            Signal::CatalystLimitUsedPct,
+            Signal::O2LimitUsedPct,
+            Signal::MisfireEwmaMax,
         ]
         .into_iter()
         .find(|s| s.key() == key)
     }
+}
+
+/// Evidence from one drive's service 06 results (read once per drive by the caller): at most
+/// one observation per signal, the worst of its tests.
+pub fn test_result_observations(at: f64, results: &[TestResult]) -> Vec<Observation> {
+    let worst = |pick: &dyn Fn(&TestResult) -> Option<f64>| {
+        results
+            .iter()
+            .filter_map(pick)
+            .filter(|v| v.is_finite())
+            .max_by(f64::total_cmp)
+    };
+    let catalyst = worst(&|t| {
+        matches!(t.mid, MID_CATALYST_B1 | MID_CATALYST_B2)
+            .then(|| t.limit_used_pct())
+            .flatten()
+    });
+    let o2 = worst(&|t| {
+        (0x01..=0x08)
+            .contains(&t.mid)
+            .then(|| t.limit_used_pct())
+            .flatten()
+    });
+    let misfire = worst(&|t| {
+        (MID_MISFIRE_CYL1..MID_MISFIRE_CYL1 + 12)
+            .contains(&t.mid)
+            .then_some(t)
+            .filter(|t| t.tid == TID_MISFIRE_EWMA && t.scaled)
+            .map(|t| t.value)
+    });
+    [
+        (Signal::CatalystLimitUsedPct, catalyst),
+        (Signal::O2LimitUsedPct, o2),
+        (Signal::MisfireEwmaMax, misfire),
+    ]
+    .into_iter()
+    .filter_map(|(signal, value)| value.map(|v| obs(at, signal, v)))
+    .collect()
 }
 
 /// One piece of evidence.
@@ -109,6 +163,8 @@ pub struct Sample {
     pub voltage: Option<f64>,
     pub odometer_km: Option<f64>,
     pub distance_since_clear_km: Option<f64>,
+    /// PID 4E: engine run time since codes were cleared, minutes.
+    pub run_minutes_since_clear: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -293,8 +349,16 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// PIDs the maintenance evidence reads (beyond the poller's own): engine speed, vehicle speed,
-/// coolant, long-term trim bank 1, control module voltage, distance since clear, odometer.
-pub const MAINTENANCE_PIDS: [u8; 7] = [0x0C, 0x0D, 0x05, 0x07, 0x42, 0x31, 0xA6];
+/// coolant, long-term trim bank 1, control module voltage, distance and engine run time since
+/// codes were cleared, odometer.
+pub const MAINTENANCE_PIDS: [u8; 8] = [0x0C, 0x0D, 0x05, 0x07, 0x42, 0x31, 0x4E, 0xA6];
+
+/// Service 06 MIDs the trend rules read: O2 sensors 01-08, catalyst banks 21-22, misfire
+/// cylinders 1-12 (A2-AD). Only the ones an ECU lists as supported are asked.
+pub const MONITOR_TEST_MIDS: [u8; 22] = [
+    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x21, 0x22, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7,
+    0xA8, 0xA9, 0xAA, 0xAB, 0xAC, 0xAD,
+];
 
 impl Sample {
     /// A sample from one poll's readings (the first ECU answering each PID wins: the engine
@@ -320,6 +384,7 @@ impl Sample {
             voltage: value(0x42).or(adapter_voltage),
             odometer_km: value(0xA6),
             distance_since_clear_km: value(0x31),
+            run_minutes_since_clear: value(0x4E),
         }
     }
 }
@@ -327,6 +392,32 @@ impl Sample {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_06_gives_one_observation_per_signal_the_worst_test() {
+        use crate::obd::test_results::decode_test_results;
+        let mut results = Vec::new();
+        // Catalyst B1 at 0.45 and B2 at 0.60 of a 0.75 limit: bank 2 counts (80 %).
+        results.extend(decode_test_results(&[0x21, 0x80, 0x03, 0, 45, 0, 0, 0, 75]).unwrap());
+        results.extend(decode_test_results(&[0x22, 0x80, 0x03, 0, 60, 0, 0, 0, 75]).unwrap());
+        // O2 B1S1 response 150 of 300 ms (50 %).
+        results.extend(decode_test_results(&[0x01, 0x81, 0x10, 0, 150, 0, 0, 0x01, 0x2C]).unwrap());
+        // Misfire EWMA: cylinder 1 at 2, cylinder 3 at 31; the last-cycle count (TID 0C, 90)
+        // is not the EWMA and does not count.
+        for (mid, tid, count) in [(0xA2, 0x0B, 2u8), (0xA4, 0x0B, 31), (0xA4, 0x0C, 90)] {
+            results.extend(
+                decode_test_results(&[mid, tid, 0x24, 0, count, 0, 0, 0xFF, 0xFF]).unwrap(),
+            );
+        }
+        let got = test_result_observations(100.0, &results);
+        let value = |signal| got.iter().find(|o| o.signal == signal).map(|o| o.value);
+        assert_eq!(got.len(), 3);
+        assert!((value(Signal::CatalystLimitUsedPct).unwrap() - 80.0).abs() < 1e-9);
+        assert!((value(Signal::O2LimitUsedPct).unwrap() - 50.0).abs() < 1e-9);
+        assert_eq!(value(Signal::MisfireEwmaMax), Some(31.0));
+        // A car without service 06: nothing.
+        assert!(test_result_observations(100.0, &[]).is_empty());
+    }
 
     fn sample(t: f64, rpm: f64, coolant: f64, v: f64, trim: f64) -> Sample {
         Sample {

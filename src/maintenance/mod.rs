@@ -22,7 +22,7 @@ pub mod trends;
 use serde::{Deserialize, Serialize};
 
 pub use appointment::{FaultInput, Suggestion, suggest};
-pub use evidence::{MAINTENANCE_PIDS, Observation, Sample, Signal, TripTracker};
+pub use evidence::{MAINTENANCE_PIDS, MONITOR_TEST_MIDS, Observation, Sample, Signal, TripTracker};
 pub use odometer::Odometer;
 pub use projection::{DueState, ItemStatus, Usage};
 pub use schedule::{ItemSpec, Schedule, ServiceRecord};

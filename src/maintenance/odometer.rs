@@ -1,6 +1,7 @@
 //! The odometer estimate: the vehicle's own odometer (PID A6) where it has one; otherwise an
 //! anchor set at install or intake plus the speed integrated between polls, with the distance
-//! since codes were cleared (PID 31) filling gaps the polls missed.
+//! since codes were cleared (PID 31) filling gaps the polls missed, checked against the engine
+//! run time since the clear (PID 4E) where the vehicle has it.
 //!
 //! Invariant: the estimate never runs backwards. A lower reading from the vehicle is ignored
 //! (and counted); a lower value from a person is refused unless forced (a wrong intake value).
@@ -40,6 +41,13 @@ pub struct Odometer {
     pub travelled_km: f64,
     /// Vehicle readings below the estimate that were ignored.
     pub ignored_readings: u32,
+    /// PID 4E (engine run minutes since codes cleared) at the last PID 31 reading.
+    #[serde(default)]
+    last_run_minutes: Option<f64>,
+    /// PID 31 gaps not filled because they implied an impossible speed over the engine run
+    /// time PID 4E says passed.
+    #[serde(default)]
+    pub rejected_gaps: u32,
 }
 
 impl Odometer {
@@ -86,16 +94,41 @@ impl Odometer {
     /// PID 31, distance since codes were cleared: when it advanced further than the
     /// integration saw (polls missed), the difference is added. A drop means a clear: the
     /// counter starts over and nothing is added.
-    pub fn on_distance_since_clear(&mut self, at: SystemTime, km: f64) -> f64 {
+    ///
+    /// `run_minutes` is PID 4E read with it (engine run time since the clear, 1 minute
+    /// steps). A drop of that counter is a clear too (PID 31's 1 km steps may hide one); and a
+    /// gap is filled only if driving it in the engine minutes that passed stays below
+    /// [`MAX_SPEED_KMH`]: anything faster is a counter from another clear or a bad answer,
+    /// not distance (counted in `rejected_gaps`).
+    pub fn on_distance_since_clear(
+        &mut self,
+        at: SystemTime,
+        km: f64,
+        run_minutes: Option<f64>,
+    ) -> f64 {
         if !km.is_finite() || km < 0.0 {
             return 0.0;
         }
+        let run_minutes = run_minutes.filter(|m| m.is_finite() && *m >= 0.0);
         let t = to_secs(at);
         let previous = self.last_since_clear.replace((t, km, self.travelled_km));
+        let minutes_before = std::mem::replace(&mut self.last_run_minutes, run_minutes);
         let Some((_, before, travelled_then)) = previous else {
             return 0.0;
         };
+        let run = match (minutes_before, run_minutes) {
+            (Some(m0), Some(m1)) if m1 < m0 => return 0.0, // cleared
+            (Some(m0), Some(m1)) => Some(m1 - m0),
+            _ => None,
+        };
         if km < before {
+            return 0.0;
+        }
+        // 1 km and 1 minute steps: allow a step of each.
+        if let Some(minutes) = run
+            && (km - before - 1.0) > MAX_SPEED_KMH * (minutes + 1.0) / 60.0
+        {
+            self.rejected_gaps += 1;
             return 0.0;
         }
         let counted = self.travelled_km - travelled_then;
@@ -200,12 +233,49 @@ mod tests {
     fn distance_since_clear_fills_gaps_the_polls_missed() {
         let mut o = Odometer::default();
         o.set(100.0, false).unwrap();
-        o.on_distance_since_clear(from_secs(0.0), 40.0);
+        o.on_distance_since_clear(from_secs(0.0), 40.0, None);
         // No speed polls at all, the counter moved 12 km: 12 km added.
-        assert_eq!(o.on_distance_since_clear(from_secs(900.0), 52.0), 12.0);
+        assert_eq!(
+            o.on_distance_since_clear(from_secs(900.0), 52.0, None),
+            12.0
+        );
         assert_eq!(o.km, Some(112.0));
         // A clear resets the counter: nothing added.
-        assert_eq!(o.on_distance_since_clear(from_secs(1000.0), 0.0), 0.0);
+        assert_eq!(o.on_distance_since_clear(from_secs(1000.0), 0.0, None), 0.0);
         assert_eq!(o.km, Some(112.0));
+    }
+
+    #[test]
+    fn run_time_since_clear_rejects_impossible_gaps_and_sees_hidden_clears() {
+        let mut o = Odometer::default();
+        o.set(100.0, false).unwrap();
+        o.on_distance_since_clear(from_secs(0.0), 40.0, Some(60.0));
+        // 12 km in 15 engine minutes (48 km/h): plausible, filled.
+        let at = from_secs(900.0);
+        assert_eq!(o.on_distance_since_clear(at, 52.0, Some(75.0)), 12.0);
+        // 200 km in 10 engine minutes (1,200 km/h): not distance, rejected and counted.
+        let at = from_secs(1800.0);
+        assert_eq!(o.on_distance_since_clear(at, 252.0, Some(85.0)), 0.0);
+        assert_eq!((o.km, o.rejected_gaps), (Some(112.0), 1));
+        // The run time dropped (codes cleared) while PID 31 did not (a 1 km step hid it).
+        let at = from_secs(2400.0);
+        assert_eq!(o.on_distance_since_clear(at, 260.0, Some(3.0)), 0.0);
+        assert_eq!(o.km, Some(112.0));
+        // Afterwards gaps are measured from the new counters: 5 km in 8 minutes, filled.
+        let at = from_secs(3000.0);
+        assert_eq!(o.on_distance_since_clear(at, 265.0, Some(11.0)), 5.0);
+        assert_eq!(o.km, Some(117.0));
+        // Without PID 4E the check is skipped (as before).
+        assert_eq!(
+            o.on_distance_since_clear(from_secs(3600.0), 280.0, None),
+            15.0
+        );
+    }
+
+    #[test]
+    fn state_saved_before_the_run_time_check_still_loads() {
+        let old = r#"{"km":5.0,"source":"anchor","last_speed":null,"last_since_clear":null,"travelled_km":0.0,"ignored_readings":0}"#;
+        let o: Odometer = serde_json::from_str(old).unwrap();
+        assert_eq!((o.km, o.rejected_gaps), (Some(5.0), 0));
     }
 }

@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use super::MaintError;
 use super::appointment::{FaultInput, Suggestion, suggest};
-use super::evidence::{Observation, Sample, Signal, TripTracker};
+use super::evidence::{self, Observation, Sample, Signal, TripTracker};
 use super::odometer::Odometer;
 use super::projection::{Baseline, ItemStatus, Usage, status};
 use super::schedule::{Schedule, ServiceRecord};
 use super::time::{DAY_SECS, day_index, from_secs, to_secs};
 use super::trends::{RuleSet, RuleStates, TrendFinding};
+use crate::obd::test_results::TestResult;
 
 /// Observations older than this are dropped (the longest rule window is 14 days).
 pub const KEEP_OBSERVATIONS_DAYS: f64 = 60.0;
@@ -126,7 +127,7 @@ impl Tracker {
                 odo.on_speed(at, v);
             }
             if let Some(km) = sample.distance_since_clear_km {
-                odo.on_distance_since_clear(at, km);
+                odo.on_distance_since_clear(at, km, sample.run_minutes_since_clear);
             }
         }
         self.intake(at);
@@ -160,6 +161,14 @@ impl Tracker {
             });
         }
         self.state.pending_days.retain(|_, d| today - *d < 30);
+        self.keep(&out, at);
+        out
+    }
+
+    /// One drive's service 06 results, read at `at`. The caller reads them at most once per
+    /// drive (each is one observation, as a trip is).
+    pub fn on_test_results(&mut self, at: SystemTime, results: &[TestResult]) -> Vec<Observation> {
+        let out = evidence::test_result_observations(to_secs(at), results);
         self.keep(&out, at);
         out
     }

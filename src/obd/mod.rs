@@ -7,6 +7,7 @@ pub mod monitor;
 pub mod pid;
 pub mod protocol;
 pub mod service;
+pub mod test_results;
 
 /// Why a service response could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,6 +8,7 @@
 mod codes;
 mod info;
 mod scan;
+mod test_results;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +23,7 @@ use crate::transport::{EcuAddress, EcuResponse, ObdRequest, Transport, Transport
 pub use codes::{ClearOutcome, CodeReadout, DtcKind, EcuFreezeFrame, ReportedDtc};
 pub use info::EcuInfo;
 pub use scan::{ScanReport, scan, snapshot};
+pub use test_results::EcuTestResults;
 
 /// Most PIDs one service 01 request may carry (ISO 15765-4: seven data bytes).
 pub const MAX_PIDS_PER_REQUEST: usize = 6;
@@ -69,6 +71,8 @@ pub struct VehicleReader<'t> {
     multi_pid: bool,
     /// Service 09 info types each ECU supports (09 00), once asked.
     info_supported: Option<Vec<(EcuAddress, Vec<u8>)>>,
+    /// Service 06 MIDs each ECU supports, once asked (empty: no ECU has service 06).
+    mids_supported: Option<BTreeMap<EcuAddress, BTreeSet<u8>>>,
     /// Things that went wrong but did not stop the read, for the report.
     pub warnings: Vec<String>,
 }
@@ -80,6 +84,7 @@ impl<'t> VehicleReader<'t> {
             supported: BTreeMap::new(),
             multi_pid: true,
             info_supported: None,
+            mids_supported: None,
             warnings: Vec::new(),
         }
     }

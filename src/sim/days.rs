@@ -6,14 +6,17 @@
 //! Sampling, as a dongle that watches its supply voltage would do it: while parked, the
 //! adapter voltage every 2 s (a voltage drop of the ignition wakes it), fed to the tracker
 //! every 30 min; while the ECUs answer, the maintenance PIDs every 1 s for the first 15 s
-//! (so the starter's dip is seen), then every 5 s; pending codes every 10 minutes.
+//! (so the starter's dip is seen), then every 5 s; pending codes every 10 minutes; service 06
+//! test results once per trip, after the engine has run [`TESTS_AFTER`] (the ECU runs its
+//! catalyst and O2 monitors once warm and cruising).
 
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::maintenance::{
-    DueState, MAINTENANCE_PIDS, Sample, Tracker, TrackerSettings, TrackerState, Urgency,
+    DueState, MAINTENANCE_PIDS, MONITOR_TEST_MIDS, Sample, Tracker, TrackerSettings, TrackerState,
+    Urgency,
 };
 use crate::reader::{DtcKind, ReadError, VehicleReader};
 use crate::transport::sim::{SimClock, SimTransport};
@@ -60,6 +63,9 @@ pub struct DaysOutcome {
     pub km_per_day: Option<f64>,
 }
 
+/// Service 06 is read once per trip, this long after the ECUs woke.
+pub const TESTS_AFTER: Duration = Duration::from_secs(600);
+
 pub fn calendar(t: Duration) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_UNIX_S) + t
 }
@@ -95,6 +101,7 @@ pub async fn run_days(
     let mut last_parked_feed: Option<Duration> = None;
     let mut last_voltage: Option<f32> = None;
     let mut next_codes = Duration::ZERO;
+    let mut tests_read_on: Option<Duration> = None;
     let mut next_check = Duration::ZERO;
     let mut alerts: Vec<FirstAlert> = Vec::new();
     let mut polls = 0u64;
@@ -134,6 +141,18 @@ pub async fn run_days(
                         .map(|d| d.code.to_string())
                         .collect();
                     new_evidence |= !tracker.on_pending_codes(at, &pending).is_empty();
+                }
+                if t - since >= TESTS_AFTER && tests_read_on != Some(since) {
+                    tests_read_on = Some(since);
+                    // Cars without service 06 (or on a legacy bus) give nothing.
+                    let results: Vec<_> = reader
+                        .monitor_tests(&MONITOR_TEST_MIDS)
+                        .await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .flat_map(|e| e.results)
+                        .collect();
+                    new_evidence |= !tracker.on_test_results(at, &results).is_empty();
                 }
                 if t - since < Duration::from_secs(15) {
                     Duration::from_secs(1)

@@ -275,6 +275,22 @@ impl LiveModel {
 }
 
 impl LiveModel {
+    /// Catalyst monitor bank 1 test value (ratio, see `Wear::catalyst_ratio`).
+    pub fn catalyst_ratio(&self, t: Duration) -> f64 {
+        match &self.routine {
+            Some(r) => r.wear.catalyst_ratio.at(Self::day(t)),
+            None => 0.25,
+        }
+    }
+
+    /// EWMA misfire count of `cylinder` (1-based) over the last ten drive cycles.
+    pub fn misfire_ewma(&self, cylinder: u8, t: Duration) -> f64 {
+        match &self.routine {
+            Some(r) if cylinder == 1 => r.wear.misfire_ewma_cyl1.at(Self::day(t)).max(0.0),
+            _ => 0.0,
+        }
+    }
+
     /// Long-term fuel trim, bank 1 (PID 07), %.
     pub fn long_trim_pct(&self, t: Duration) -> f64 {
         match &self.routine {

@@ -55,6 +55,13 @@ pub struct Wear {
     /// `stuck_coolant_c` and warms slowly.
     pub thermostat_stuck_day: Option<f64>,
     pub stuck_coolant_c: f64,
+    /// Catalyst monitor bank 1 (service 06 MID 21): ratio of the downstream to the upstream
+    /// O2 sensor's switching. A fresh catalyst stores oxygen and smooths the downstream
+    /// signal (a low ratio); an aged one passes the upstream switching on (towards 1).
+    pub catalyst_ratio: Drift,
+    /// Cylinder 1's EWMA misfire count over the last ten drive cycles (service 06 MID A2,
+    /// TID 0B): zero for a healthy engine, rising as a plug or coil wears.
+    pub misfire_ewma_cyl1: Drift,
 }
 
 impl Default for Wear {
@@ -66,6 +73,8 @@ impl Default for Wear {
             long_trim_pct: Drift::steady(2.3),
             thermostat_stuck_day: None,
             stuck_coolant_c: 74.0,
+            catalyst_ratio: Drift::steady(0.25),
+            misfire_ewma_cyl1: Drift::steady(0.0),
         }
     }
 }

@@ -55,6 +55,12 @@ pub enum Scenario {
     StuckThermostat,
     /// The commuter 1,050 km short of its oil change (last done at [`OIL_LAST_CHANGE_KM`]).
     OilDue,
+    /// The commuter whose catalyst ages: the service 06 catalyst test creeps towards its
+    /// limit until the ECU sets P0420.
+    CatalystAgeing,
+    /// The commuter whose cylinder 1 starts to misfire: the service 06 EWMA misfire count
+    /// rises until the ECU sets P0301.
+    MisfireDeveloping,
 }
 
 /// Below this cranking voltage the simulated starter no longer turns the engine.
@@ -68,6 +74,14 @@ pub const THERMOSTAT_P0128_DAY: f64 = 10.0;
 /// The `lean-trim` car: long-term trim at which the ECU sets P0171 pending, and confirmed.
 pub const LEAN_PENDING_TRIM: f64 = 22.0;
 pub const LEAN_CONFIRMED_TRIM: f64 = 25.0;
+/// The `catalyst-ageing` car: catalyst test ratio at which the ECU sets P0420 pending
+/// (the test fails once), and confirmed (the limit, failed again on a later drive).
+pub const CATALYST_PENDING_RATIO: f64 = 0.74;
+pub const CATALYST_CONFIRMED_RATIO: f64 = 0.76;
+/// The `misfire-developing` car: cylinder 1's EWMA misfire count at which the ECU sets P0301
+/// pending, and confirmed.
+pub const MISFIRE_PENDING_EWMA: f64 = 40.0;
+pub const MISFIRE_CONFIRMED_EWMA: f64 = 50.0;
 
 /// When the `developing` car's faults appear, in simulated seconds, with what happens. The
 /// demo drives the simulated clock faster, so the whole story fits in about a minute.
@@ -85,7 +99,7 @@ pub const DEVELOPING_TIMELINE: [(u64, &str); 7] = [
 ];
 
 impl Scenario {
-    pub const ALL: [Scenario; 17] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::Healthy,
         Scenario::Misfire,
         Scenario::Overheating,
@@ -103,6 +117,8 @@ impl Scenario {
         Scenario::LeanTrim,
         Scenario::StuckThermostat,
         Scenario::OilDue,
+        Scenario::CatalystAgeing,
+        Scenario::MisfireDeveloping,
     ];
 
     pub fn name(self) -> &'static str {
@@ -124,6 +140,8 @@ impl Scenario {
             Scenario::LeanTrim => "lean-trim",
             Scenario::StuckThermostat => "stuck-thermostat",
             Scenario::OilDue => "oil-due",
+            Scenario::CatalystAgeing => "catalyst-ageing",
+            Scenario::MisfireDeveloping => "misfire-developing",
         }
     }
 
@@ -156,6 +174,12 @@ impl Scenario {
                 "commuter whose thermostat sticks open on day 3; P0128 on day 10"
             }
             Scenario::OilDue => "commuter 1,050 km short of its oil change (odometer PID A6)",
+            Scenario::CatalystAgeing => {
+                "commuter whose catalyst ages: service 06 catalyst test creeps to its limit, P0420"
+            }
+            Scenario::MisfireDeveloping => {
+                "commuter whose cylinder 1 starts misfiring: service 06 misfire counts rise, P0301"
+            }
         }
     }
 
@@ -188,6 +212,14 @@ impl Scenario {
                 .long_trim_pct
                 .day_reaching(LEAN_CONFIRMED_TRIM)
                 .map(|d| (d, "P0171 confirmed, MIL on")),
+            Scenario::CatalystAgeing => wear
+                .catalyst_ratio
+                .day_reaching(CATALYST_CONFIRMED_RATIO)
+                .map(|d| (d, "P0420 confirmed, MIL on")),
+            Scenario::MisfireDeveloping => wear
+                .misfire_ewma_cyl1
+                .day_reaching(MISFIRE_CONFIRMED_EWMA)
+                .map(|d| (d, "P0301 confirmed, MIL on")),
             Scenario::StuckThermostat => Some((THERMOSTAT_P0128_DAY, "P0128 confirmed, MIL on")),
             Scenario::OilDue => {
                 let per_day = routine.trips.len() as f64
@@ -367,10 +399,13 @@ fn build(scenario: Scenario) -> SimVehicle {
         | Scenario::BatteryAgeing
         | Scenario::LeanTrim
         | Scenario::StuckThermostat
-        | Scenario::OilDue => {
+        | Scenario::OilDue
+        | Scenario::CatalystAgeing
+        | Scenario::MisfireDeveloping => {
             live.seed = 0xC0FFEE;
             live.routine = Some(routine(scenario));
             eng.pids.push(0xA6);
+            eng.test_results = true;
         }
         Scenario::Developing => {
             // Warm within the first minute, so the overheating is not mistaken for warm-up.
@@ -423,6 +458,18 @@ fn routine(scenario: Scenario) -> Routine {
             };
         }
         Scenario::StuckThermostat => r.wear.thermostat_stuck_day = Some(THERMOSTAT_STUCK_DAY),
+        Scenario::MisfireDeveloping => {
+            r.wear.misfire_ewma_cyl1 = Drift {
+                day0: 0.0,
+                per_day: 2.0,
+            };
+        }
+        Scenario::CatalystAgeing => {
+            r.wear.catalyst_ratio = Drift {
+                day0: 0.30,
+                per_day: 0.02,
+            };
+        }
         _ => {}
     }
     r
@@ -445,6 +492,34 @@ fn wear_timeline(scenario: Scenario, r: &Routine) -> Timeline {
             Timeline::new(vec![
                 step(day(pending), Change::Pending(p0171)),
                 step(day(confirmed), Change::Confirmed(p0171)),
+            ])
+        }
+        Scenario::MisfireDeveloping => {
+            let (Some(p0301), Some(pending), Some(confirmed)) = (
+                code("P0301"),
+                r.wear.misfire_ewma_cyl1.day_reaching(MISFIRE_PENDING_EWMA),
+                r.wear
+                    .misfire_ewma_cyl1
+                    .day_reaching(MISFIRE_CONFIRMED_EWMA),
+            ) else {
+                return Timeline::default();
+            };
+            Timeline::new(vec![
+                step(day(pending), Change::Pending(p0301)),
+                step(day(confirmed), Change::Confirmed(p0301)),
+            ])
+        }
+        Scenario::CatalystAgeing => {
+            let (Some(p0420), Some(pending), Some(confirmed)) = (
+                code("P0420"),
+                r.wear.catalyst_ratio.day_reaching(CATALYST_PENDING_RATIO),
+                r.wear.catalyst_ratio.day_reaching(CATALYST_CONFIRMED_RATIO),
+            ) else {
+                return Timeline::default();
+            };
+            Timeline::new(vec![
+                step(day(pending), Change::Pending(p0420)),
+                step(day(confirmed), Change::Confirmed(p0420)),
             ])
         }
         Scenario::StuckThermostat => {

@@ -52,8 +52,64 @@ pub fn answer(
         }
         0x04 => Vec::new(),
         0x09 => vehicle_info(ecu, can, params),
+        0x06 if can && ecu.test_results => single(test_results(live, params, now)),
         _ => vec![vec![0x7F, sid, NRC_SERVICE_NOT_SUPPORTED]],
     }
+}
+
+/// Service 06 MIDs the simulated engine ECU reports: O2 sensor bank 1 sensor 1, catalyst
+/// bank 1, misfire general and cylinders 1-4.
+pub const TEST_MIDS: [u8; 7] = [0x01, 0x21, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5];
+/// The catalyst test's limit, as the ECU reports it (ratio, 0.01 per bit, UAS 03).
+pub const CATALYST_RATIO_MAX: f64 = 0.75;
+
+/// `46 MID` and its records `TID UASID value min max` (CAN format), or the MID bitmap.
+fn test_results(live: &LiveModel, params: &[u8], now: Duration) -> Option<Vec<u8>> {
+    let &[mid] = params else {
+        return None;
+    };
+    let mut out = vec![0x46, mid];
+    if is_bitmap_pid(mid) {
+        if !serves_bitmap(&TEST_MIDS, mid) {
+            return None;
+        }
+        out.extend(bitmap(&TEST_MIDS, mid));
+        return Some(out);
+    }
+    let record = |out: &mut Vec<u8>, tid: u8, uas: u8, value: f64, min: u16, max: u16| {
+        let value = value.round().clamp(0.0, f64::from(u16::MAX)) as u16;
+        out.extend([tid, uas]);
+        for v in [value, min, max] {
+            out.extend(v.to_be_bytes());
+        }
+    };
+    match mid {
+        // Manufacturer test 81: sensor response time, ms (UAS 10), 300 ms limit.
+        0x01 => record(&mut out, 0x81, 0x10, 70.0, 0, 300),
+        0x21 => {
+            let max = (CATALYST_RATIO_MAX * 100.0) as u16;
+            record(
+                &mut out,
+                0x80,
+                0x03,
+                live.catalyst_ratio(now) * 100.0,
+                0,
+                max,
+            );
+        }
+        // Misfire counts (UAS 24): EWMA of the last ten drive cycles, and the last cycle.
+        // A1 (general) sums the cylinders; the last cycle's count is taken as the average.
+        0xA1..=0xA5 => {
+            let count = match mid - 0xA1 {
+                0 => (1..=4).map(|c| live.misfire_ewma(c, now)).sum(),
+                c => live.misfire_ewma(c, now),
+            };
+            record(&mut out, 0x0B, 0x24, count, 0, u16::MAX);
+            record(&mut out, 0x0C, 0x24, count, 0, u16::MAX);
+        }
+        _ => return None,
+    }
+    Some(out)
 }
 
 fn prefixed(first: u8, rest: &[u8]) -> Vec<u8> {

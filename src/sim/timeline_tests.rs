@@ -107,7 +107,11 @@ fn only_developing_and_wearing_scenarios_have_a_timeline() {
             v.timeline.steps().is_empty(),
             !matches!(
                 sc,
-                Scenario::Developing | Scenario::LeanTrim | Scenario::StuckThermostat
+                Scenario::Developing
+                    | Scenario::LeanTrim
+                    | Scenario::StuckThermostat
+                    | Scenario::CatalystAgeing
+                    | Scenario::MisfireDeveloping
             ),
             "{sc}"
         );

@@ -94,6 +94,8 @@ pub struct SimEcu {
     pub freeze: Option<FreezeFrame>,
     pub info: EcuInfo,
     pub since_clear: SinceClear,
+    /// Answers service 06 (CAN format) with the tests of [`TEST_MIDS`](super::service::TEST_MIDS).
+    pub test_results: bool,
 }
 
 impl SimEcu {
@@ -112,6 +114,7 @@ impl SimEcu {
             freeze: None,
             info: EcuInfo::default(),
             since_clear: SinceClear::default(),
+            test_results: false,
         }
     }
 

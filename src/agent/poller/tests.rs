@@ -90,6 +90,7 @@ fn setup(scenario: Scenario, failures: u32, sleep_below: f32) -> Setup {
         },
         events: tx,
         jobs,
+        test_mids: Vec::new(),
     };
     (connector, sim, poller, rx, jobs_tx)
 }
@@ -268,4 +269,53 @@ async fn jobs_without_a_link_are_refused_not_left_hanging() {
         ask(&jobs, VehicleJob::Vin).await.unwrap_err(),
         JobError::NotConnected
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn service_06_is_read_once_per_drive_after_the_engine_has_run() {
+    let (_, _, mut poller, mut rx, _jobs) = setup(Scenario::CatalystAgeing, 0, 11.0);
+    poller.test_mids = crate::maintenance::MONITOR_TEST_MIDS.to_vec();
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(poller.run(shutdown));
+    let start = Instant::now();
+    let mut reads = Vec::new();
+    let mut code_reads = 0;
+    while start.elapsed() < Duration::from_secs(1500) {
+        match next(&mut rx).await {
+            VehicleEvent::TestResults { results, .. } => reads.push((start.elapsed(), results)),
+            VehicleEvent::Codes { .. } => code_reads += 1,
+            _ => {}
+        }
+    }
+    // 25 code reads (every 60 s), one service 06 read: the first after 10 minutes running.
+    assert!(code_reads >= 20, "{code_reads}");
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    let (when, results) = &reads[0];
+    assert!(*when >= TESTS_AFTER_RUNNING, "{when:?}");
+    assert!(
+        *when < TESTS_AFTER_RUNNING + Duration::from_secs(61),
+        "{when:?}"
+    );
+    let catalyst = results[0].results.iter().find(|t| t.mid == 0x21);
+    assert!(catalyst.is_some_and(|t| t.passed), "{results:?}");
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_car_without_service_06_sends_no_test_results() {
+    let (_, _, mut poller, mut rx, _jobs) = setup(Scenario::Healthy, 0, 11.0);
+    poller.test_mids = crate::maintenance::MONITOR_TEST_MIDS.to_vec();
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(poller.run(shutdown));
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(900) {
+        let event = next(&mut rx).await;
+        assert!(
+            !matches!(event, VehicleEvent::TestResults { .. }),
+            "{event:?}"
+        );
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap();
 }

@@ -86,6 +86,29 @@ fn two_ecus_answer_a_long_code_list_with_flow_control() {
 }
 
 #[test]
+fn service_06_misfire_data_is_a_multi_frame_answer_the_codec_reads() {
+    use crate::obd::test_results::{decode_supported_mids, decode_test_results};
+    let mut ecus = VirtualEcus::new(Scenario::CatalystAgeing.build(), &CanSimOptions::default());
+    let (outcome, _, end) = exchange(&mut ecus, Duration::ZERO, false, &[0x06, 0x00], Some(1));
+    assert_eq!(outcome.responses.len(), 1);
+    let bitmap = &outcome.responses[0].1;
+    assert_eq!(
+        decode_supported_mids(&bitmap[1..]).unwrap(),
+        vec![0x01, 0x20]
+    );
+    // 46 A2 and two records of eight bytes: 18 bytes, a first frame and two more.
+    let (outcome, bus, _) = exchange(&mut ecus, end + MS, false, &[0x06, 0xA2], Some(1));
+    let answer = &outcome.responses[0].1;
+    assert_eq!(answer.len(), 18);
+    assert!(bus.iter().any(|f| f.data[0] == 0x30), "flow control sent");
+    let tests = decode_test_results(&answer[1..]).unwrap();
+    assert_eq!(
+        tests.iter().map(|t| (t.tid, t.value)).collect::<Vec<_>>(),
+        [(0x0B, 0.0), (0x0C, 0.0)]
+    );
+}
+
+#[test]
 fn extended_ids_and_a_multi_frame_vin() {
     let options = CanSimOptions {
         extended: true,
