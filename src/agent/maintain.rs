@@ -133,8 +133,12 @@ impl Maintainer {
     ) -> Result<Vec<Outgoing>, StoreError> {
         let mut force_save = false;
         match event {
-            VehicleEvent::Samples { at, readings } => {
-                let sample = Sample::from_readings(*at, readings, None);
+            VehicleEvent::Samples {
+                at,
+                readings,
+                adapter_voltage,
+            } => {
+                let sample = Sample::from_readings(*at, readings, adapter_voltage.map(f64::from));
                 self.unsaved.extend(self.tracker.on_sample(&sample));
             }
             VehicleEvent::Codes {
@@ -531,6 +535,7 @@ mod tests {
                 reading(0x0D, &[50]),
                 reading(0xA6, &km),
             ],
+            adapter_voltage: None,
         }
     }
 
@@ -563,6 +568,41 @@ mod tests {
             .collect();
         assert_eq!(catalyst.len(), 1, "{kept:?}");
         assert!((catalyst[0].value - 84.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_adapters_voltage_while_parked_is_the_resting_voltage() {
+        use crate::maintenance::Signal;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let mut store = Store::open(&config.store.path, Default::default()).unwrap();
+        let t0 = SystemTime::now() - Duration::from_secs(4 * 3600);
+        let mut m = Maintainer::open(&store, &config, t0).unwrap();
+        m.on_event(&mut store, &samples(t0, 50_000.0), t0).unwrap();
+        // Parked overnight: no ECU answers, the adapter still reads the battery.
+        let parked = |at: SystemTime, volts: f32| VehicleEvent::Samples {
+            at,
+            readings: Vec::new(),
+            adapter_voltage: Some(volts),
+        };
+        for (hours, volts) in [(0.1, 12.3), (1.0, 12.2), (2.5, 12.05), (3.5, 12.04)] {
+            let at = t0 + Duration::from_secs_f64(hours * 3600.0);
+            m.on_event(&mut store, &parked(at, volts), at).unwrap();
+        }
+        let start = t0 + Duration::from_secs(4 * 3600);
+        m.on_event(&mut store, &samples(start, 50_000.0), start)
+            .unwrap();
+        let kept = store
+            .observations_since(t0 - Duration::from_secs(60))
+            .unwrap();
+        let rest: Vec<f64> = kept
+            .iter()
+            .filter(|o| o.signal == Signal::BatteryRestV)
+            .map(|o| o.value)
+            .collect();
+        // The last reading at least two hours after the engine stopped, not the surface charge.
+        assert_eq!(rest.len(), 1, "{kept:?}");
+        assert!((rest[0] - 12.04).abs() < 1e-3, "{rest:?}");
     }
 
     fn topics(out: &[Outgoing]) -> Vec<&str> {

@@ -46,6 +46,9 @@ pub enum VehicleEvent {
     Samples {
         at: SystemTime,
         readings: Vec<EcuReading>,
+        /// The adapter's own supply reading (ELM327 `ATRV`): the battery, even with the
+        /// ignition off and no ECU answering, when it is a parked car's resting voltage.
+        adapter_voltage: Option<f32>,
     },
     /// Service 06 results, at most once per drive (see [`TESTS_AFTER_RUNNING`]).
     TestResults {
@@ -253,10 +256,11 @@ impl<C: Connector> Poller<C> {
                         }
                     }
                 }
-                if !readings.is_empty() {
+                if !readings.is_empty() || voltage.is_some() {
                     self.emit(VehicleEvent::Samples {
                         at: SystemTime::now(),
                         readings,
+                        adapter_voltage: voltage,
                     })
                     .await;
                 }

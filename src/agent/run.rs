@@ -285,7 +285,7 @@ async fn diagnosis_task(
                     }
                 }
             }
-            VehicleEvent::Samples { at, readings } => {
+            VehicleEvent::Samples { at, readings, .. } => {
                 let samples: Vec<PidSample> = readings.iter().filter_map(sample).collect();
                 if let Err(e) =
                     tokio::task::block_in_place(|| outbox.lock().record_samples(at, &samples))
