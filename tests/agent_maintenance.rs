@@ -2,59 +2,27 @@
 //! CLI on its database while it runs, and the hotline's `service-done` and `appointment`.
 //! Messages go out once per change: not per poll, not per restart.
 
+#[path = "support/agent.rs"]
+mod agent;
 #[path = "support/mosquitto.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
+use agent::{Agent, write_config};
 use serde_json::Value;
 use support::{Mosquitto, Subscriber};
 
 const VEHICLE: &str = "TEST-M";
 
-struct Agent(Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn config(dir: &Path, port: u16, scenario: &str) -> PathBuf {
-    let path = dir.join("config.toml");
-    let text = format!(
-        r#"vehicle_id = "{VEHICLE}"
-[adapter]
-sim = "{scenario}"
-[poll]
-dtc_interval = "5s"
-pid_interval = "1s"
-telemetry_interval = "1h"
-[store]
-path = "{}"
-[mqtt]
-url = "mqtt://127.0.0.1:{port}"
-keep_alive = "5s"
-"#,
-        dir.join("agent.db").display()
-    );
-    std::fs::write(&path, text).expect("write config");
-    path
+    write_config(dir, VEHICLE, port, scenario, "")
 }
 
 fn start(config: &Path) -> Agent {
-    Agent(
-        Command::new(env!("CARGO_BIN_EXE_obd-agent"))
-            .args(["run", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start obd-agent"),
-    )
+    Agent::start(config)
 }
 
 fn obd_agent(args: &[&str]) -> Output {

@@ -1,46 +1,20 @@
 //! The daemon end to end: `obd-agent run` against the simulated vehicle and a real Mosquitto,
 //! with an independent subscriber (mosquitto_sub) standing in for the service centre.
 
+#[path = "support/agent.rs"]
+mod agent;
 #[path = "support/mosquitto.rs"]
 mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use agent::{Agent, write_config};
 use support::{Mosquitto, Subscriber};
 
 fn config(dir: &Path, port: u16, scenario: &str) -> std::path::PathBuf {
-    let path = dir.join("config.toml");
-    let text = format!(
-        r#"vehicle_id = "TEST-1"
-[adapter]
-sim = "{scenario}"
-[poll]
-dtc_interval = "5s"
-pid_interval = "1s"
-telemetry_interval = "1h"
-[store]
-path = "{}"
-[mqtt]
-url = "mqtt://127.0.0.1:{port}"
-keep_alive = "5s"
-"#,
-        dir.join("agent.db").display()
-    );
-    std::fs::write(&path, text).expect("write config");
-    path
-}
-
-fn start_agent(config: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_obd-agent"))
-        .args(["run", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start obd-agent")
+    write_config(dir, "TEST-1", port, scenario, "")
 }
 
 fn alert_ids(messages: &[(String, String)]) -> BTreeSet<String> {
@@ -95,10 +69,9 @@ fn alerts_reach_the_service_centre() {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut subscriber = Subscriber::start(&broker, "fleet/TEST-1/#");
-    let mut agent = start_agent(&config(dir.path(), broker.port(), "misfire"));
+    let mut agent = Agent::start(&config(dir.path(), broker.port(), "misfire"));
     let messages = subscriber.wait_until(Duration::from_secs(60), |m| alert_ids(m).len() >= 2);
-    let _ = agent.kill();
-    let _ = agent.wait();
+    agent.kill();
     let alerts: Vec<serde_json::Value> = messages
         .iter()
         .filter(|(t, _)| t == "fleet/TEST-1/alerts")
@@ -144,7 +117,7 @@ fn nothing_is_lost_across_a_broker_outage_and_a_sigkill() {
     broker.stop_gracefully();
 
     // The broker is down: alerts can only go to the outbox.
-    let mut agent = start_agent(&config);
+    let mut agent = Agent::start(&config);
     let deadline = Instant::now() + Duration::from_secs(60);
     while stored_alerts(&db) < 5 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
@@ -155,16 +128,14 @@ fn nothing_is_lost_across_a_broker_outage_and_a_sigkill() {
         "alerts should wait in the outbox, found {waiting}"
     );
     // A power cut, as far as the agent can tell.
-    agent.kill().expect("SIGKILL");
-    let _ = agent.wait();
+    agent.kill();
     let queued = queued_alert_ids(&db);
 
     broker.restart();
-    let mut agent = start_agent(&config);
+    let mut agent = Agent::start(&config);
     let messages =
         subscriber.wait_until(Duration::from_secs(60), |m| alert_ids(m).len() >= waiting);
-    let _ = agent.kill();
-    let _ = agent.wait();
+    agent.kill();
     let delivered = alert_ids(&messages);
     assert!(
         delivered.len() >= waiting,

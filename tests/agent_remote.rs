@@ -2,13 +2,16 @@
 //! Mosquitto, driven by the `obd-agent remote` binary (MQTT 5 and 3.1.1) and by mosquitto_pub
 //! (an independent MQTT 3.1.1 client) for payloads the remote client would never send.
 
+#[path = "support/agent.rs"]
+mod agent;
 #[path = "support/mosquitto.rs"]
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime};
 
+use agent::{Agent, write_config};
 use obd_agent::agent::auth;
 use obd_agent::uplink::Command as Cmd;
 use serde_json::Value;
@@ -16,15 +19,6 @@ use support::{Mosquitto, Subscriber, find_binary};
 
 const VEHICLE: &str = "TEST-R";
 const KEY: &[u8] = b"integration test key, 32 bytes!!";
-
-struct Agent(Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Setup {
     broker: Mosquitto,
@@ -39,42 +33,22 @@ fn setup(scenario: &str, remote: &str) -> Option<Setup> {
     let dir = tempfile::tempdir().expect("temporary directory");
     std::fs::write(dir.path().join("command.key"), KEY).expect("key file");
     std::fs::write(dir.path().join("wrong.key"), [7u8; 32]).expect("key file");
-    let config = dir.path().join("config.toml");
-    let text = format!(
-        r#"vehicle_id = "{VEHICLE}"
-[adapter]
-sim = "{scenario}"
-[poll]
-dtc_interval = "5s"
-pid_interval = "1s"
-telemetry_interval = "1h"
-[store]
-path = "{db}"
-[mqtt]
-url = "mqtt://127.0.0.1:{port}"
-keep_alive = "5s"
-[remote]
-{remote}
-"#,
-        db = dir.path().join("agent.db").display(),
-        port = broker.port(),
-        remote = remote.replace(
-            "KEYFILE",
-            &dir.path().join("command.key").display().to_string()
-        ),
+    let remote = remote.replace(
+        "KEYFILE",
+        &dir.path().join("command.key").display().to_string(),
     );
-    std::fs::write(&config, text).expect("config");
-    let agent = Command::new(env!("CARGO_BIN_EXE_obd-agent"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start obd-agent");
+    let config = write_config(
+        dir.path(),
+        VEHICLE,
+        broker.port(),
+        scenario,
+        &format!("[remote]\n{remote}"),
+    );
+    let agent = Agent::start(&config);
     let setup = Setup {
         broker,
         dir,
-        _agent: Agent(agent),
+        _agent: agent,
     };
     // Ready once a command comes back (the agent subscribes after its first connect).
     let deadline = Instant::now() + Duration::from_secs(60);
