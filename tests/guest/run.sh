@@ -10,7 +10,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${OBD_GUEST_DIR:-$ROOT/target/guest}
 TIMEOUT=${OBD_GUEST_TIMEOUT:-180}
-TARGET=x86_64-unknown-linux-gnu
 MODULES="can-dev vcan can can-raw can-isotp"
 
 say() { echo "guest: $*" >&2; }
@@ -86,26 +85,26 @@ fetch_kernel() {
     rm -rf "$WORK/dl"
 }
 
-# The can_guest test binary, statically linked against glibc so the guest needs no libc.
+# The can_guest test binary and the CLI, built exactly as `cargo test` builds them (same
+# profile, features and flags), so scripts/test.sh compiles nothing twice; build_initramfs gives
+# the guest the host's shared libraries they load.
 build_tests() {
     local out
-    export RUSTFLAGS="-C target-feature=+crt-static"
-    # Once for the diagnostics on stderr, once (a no-op by then) for the path in JSON. The
-    # guest needs no embedded broker: without it this build is a good deal shorter.
-    local cargo_args=(--target "$TARGET" --no-default-features)
-    (cd "$ROOT" && cargo test --test can_guest --no-run "${cargo_args[@]}") || return 1
-    out=$(cd "$ROOT" && cargo test --test can_guest --no-run "${cargo_args[@]}" --message-format=json 2>/dev/null) || return 1
+    # Once for the diagnostics on stderr, once (a no-op by then) for the path in JSON.
+    (cd "$ROOT" && cargo test --test can_guest --no-run) || return 1
+    out=$(cd "$ROOT" && cargo test --test can_guest --no-run --message-format=json 2>/dev/null) || return 1
     TEST_BIN=$(printf '%s\n' "$out" | grep -o '"executable":"[^"]*can_guest[^"]*"' | tail -1 | cut -d'"' -f4)
     [ -x "$TEST_BIN" ] || { say "no test executable in cargo's output"; return 1; }
     # The CLI too, for the tests that run `obd-agent sim --can` and `scan --can` as a user would.
-    (cd "$ROOT" && cargo build --bin obd-agent "${cargo_args[@]}") || return 1
-    AGENT_BIN=$ROOT/target/$TARGET/debug/obd-agent
-    local bin
-    for bin in "$TEST_BIN" "$AGENT_BIN"; do
-        if readelf -l "$bin" | grep -q INTERP; then
-            say "$bin is dynamically linked"
-            return 1
-        fi
+    (cd "$ROOT" && cargo build --bin obd-agent) || return 1
+    AGENT_BIN=$ROOT/target/debug/obd-agent
+}
+
+# Copies the dynamic loader and every library `bin` needs to the same paths under `dir`.
+copy_libraries() {
+    local bin=$1 dir=$2 lib
+    for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+        mkdir -p "$dir$(dirname "$lib")" && cp -L "$lib" "$dir$lib" || return 1
     done
 }
 
@@ -118,6 +117,8 @@ build_initramfs() {
     # Debug info is most of the binary's size; symbols stay for backtraces.
     objcopy --strip-debug "$TEST_BIN" "$dir/can_guest" 2>/dev/null || cp "$TEST_BIN" "$dir/can_guest" || return 1
     objcopy --strip-debug "$AGENT_BIN" "$dir/obd-agent" 2>/dev/null || cp "$AGENT_BIN" "$dir/obd-agent" || return 1
+    copy_libraries "$TEST_BIN" "$dir" || return 1
+    copy_libraries "$AGENT_BIN" "$dir" || return 1
     cp "$ROOT/tests/guest/init" "$dir/init" || return 1
     chmod +x "$dir/init" "$dir/can_guest" "$dir/obd-agent" || return 1
     # shellcheck disable=SC2086 # one module name per line
@@ -151,7 +152,7 @@ main() {
     install_tools || die setup "could not install qemu-system-x86 / xz-utils" 2
     fetch_busybox || die setup "could not fetch busybox-static" 2
     fetch_kernel || die setup "could not fetch and unpack the Debian kernel" 2
-    build_tests || die setup "could not build the static can_guest test binary" 2
+    build_tests || die setup "could not build the can_guest test binary" 2
     build_initramfs || die setup "could not build the initramfs" 2
     t0=$(date +%s.%N)
     boot
