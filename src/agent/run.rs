@@ -292,7 +292,9 @@ async fn diagnosis_task(
                 {
                     warn!(error = %e, "cannot keep samples");
                 }
-                if telemetry.allow(std::time::Instant::now()) {
+                // With the ignition off only the adapter's voltage comes (for the maintenance
+                // stage): nothing for the centre.
+                if !readings.is_empty() && telemetry.allow(std::time::Instant::now()) {
                     let payload = TelemetryPayload {
                         header: Header::new(&config.vehicle_id),
                         values: values(&readings),
