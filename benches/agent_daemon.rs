@@ -18,6 +18,8 @@
 
 #[path = "../tests/support/mosquitto.rs"]
 mod mosquitto;
+#[path = "support/sample_alert.rs"]
+mod sample_alert;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -27,7 +29,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mosquitto::{Mosquitto, Subscriber};
 use obd_agent::store::{Store, StoreOptions};
-use obd_agent::uplink::payload::*;
 use obd_agent::uplink::topics::{Topics, to_outbox_message};
 
 const VEHICLE: &str = "BENCH-1";
@@ -157,27 +158,6 @@ fn latency(broker: &Mosquitto) -> (f64, f64) {
     )
 }
 
-fn alert(n: usize) -> AlertPayload {
-    let now = Timestamp(SystemTime::now());
-    AlertPayload {
-        header: Header::new(VEHICLE),
-        alert_id: format!("{VEHICLE}-{n}"),
-        event: AlertEvent::New,
-        code: "P0301".into(),
-        description: "Cylinder 1 misfire detected".into(),
-        system: "powertrain".into(),
-        urgency: Urgency::High,
-        reasons: vec!["MIL on".into(), "stored code".into()],
-        status: CodeStatus::Stored,
-        ecu: Some("7E8".into()),
-        vin: Some("WVWZZZ1JZXW000001".into()),
-        freeze_frame: None,
-        first_seen: now,
-        last_seen: now,
-        cleared_at: None,
-    }
-}
-
 /// mosquitto_sub with a persistent session, counting alert lines as they arrive; cheaper than
 /// the test helper's `Subscriber`, which keeps and re-reads every line.
 struct Counter {
@@ -266,7 +246,10 @@ fn drain(backlog: usize) -> Option<(f64, f64)> {
         let mut store = Store::open(dir.path().join("agent.db"), options).expect("store");
         let topics = Topics::new(VEHICLE);
         let messages: Vec<_> = (0..backlog)
-            .map(|n| to_outbox_message(&topics, &alert(n)).expect("serialize"))
+            .map(|n| {
+                to_outbox_message(&topics, &sample_alert::misfire_alert(VEHICLE, n, false))
+                    .expect("serialize")
+            })
             .collect();
         for chunk in messages.chunks(500) {
             store.push_batch(chunk).expect("push");

@@ -6,45 +6,16 @@
 
 #[path = "../tests/support/mosquitto.rs"]
 mod mosquitto;
+#[path = "support/sample_alert.rs"]
+mod sample_alert;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use obd_agent::outbox::{MemoryOutbox, Outbox};
 use obd_agent::store::{Store, StoreOptions};
-use obd_agent::uplink::payload::*;
 use obd_agent::uplink::topics::{Topics, to_outbox_message};
 use obd_agent::uplink::{AcknowledgeBatch, OutboxHandle, ProtocolVersion, Uplink, UplinkConfig};
 use tokio::sync::{mpsc, oneshot};
-
-fn alert(vehicle: &str, n: usize) -> AlertPayload {
-    let now = Timestamp(SystemTime::now());
-    AlertPayload {
-        header: Header::new(vehicle),
-        alert_id: format!("{vehicle}-{n}"),
-        event: AlertEvent::New,
-        code: "P0301".into(),
-        description: "Cylinder 1 misfire detected".into(),
-        system: "powertrain".into(),
-        urgency: Urgency::High,
-        reasons: vec!["MIL on".into(), "stored code".into()],
-        status: CodeStatus::Stored,
-        ecu: Some("7E8".into()),
-        vin: Some("WVWZZZ1JZXW000001".into()),
-        freeze_frame: Some(FreezeFrame {
-            frame: 0,
-            code: "P0301".into(),
-            values: vec![PidValue {
-                pid: "0C".into(),
-                name: "Engine speed".into(),
-                value: 2150.5,
-                unit: "rpm".into(),
-            }],
-        }),
-        first_seen: now,
-        last_seen: now,
-        cleared_at: None,
-    }
-}
 
 /// Which outbox the backlog sits in.
 #[derive(Clone, Copy)]
@@ -64,7 +35,10 @@ async fn drain(
     let vehicle = format!("bench-{window}");
     let topics = Topics::new(&vehicle);
     let messages: Vec<_> = (0..backlog)
-        .map(|n| to_outbox_message(&topics, &alert(&vehicle, n)).expect("serialize"))
+        .map(|n| {
+            to_outbox_message(&topics, &sample_alert::misfire_alert(&vehicle, n, true))
+                .expect("serialize")
+        })
         .collect();
     let bytes: usize = messages.iter().map(|m| m.payload.len()).sum();
     let dir = tempfile::tempdir().expect("temporary directory");
