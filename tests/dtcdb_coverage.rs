@@ -13,39 +13,42 @@ fn dtc(s: &str) -> Dtc {
 }
 
 /// Codes in codes.csv per group (letter, first digit, second character). Groups with none
-/// are absent: C0 beyond the four wheel-speed codes, P0C-P0F, P2C-P2F, P35-P3F, B01-B0F,
-/// C3, B3, U31-U3F (see dtc-db/README.md, "Sources", for why).
+/// are absent: C0 beyond the four wheel-speed codes, P0D-P0F, P29, P2C-P2F, P35-P3F, B01-B0F,
+/// C3, B3, U06-U0F, U31-U3F (see dtc-db/README.md, "Sources", for why).
 const COUNTS: &[(&str, usize)] = &[
-    ("P00", 99),
-    ("P01", 100),
-    ("P02", 100),
-    ("P03", 92),
-    ("P04", 100),
-    ("P05", 100),
-    ("P06", 100),
-    ("P07", 100),
-    ("P08", 100),
-    ("P09", 100),
-    ("P0A", 50),
-    ("P0B", 108),
-    ("P20", 97),
-    ("P21", 100),
+    ("P00", 146),
+    ("P01", 121),
+    ("P02", 179),
+    ("P03", 95),
+    ("P04", 132),
+    ("P05", 108),
+    ("P06", 135),
+    ("P07", 156),
+    ("P08", 106),
+    ("P09", 107),
+    ("P0A", 95),
+    ("P0B", 115),
+    ("P0C", 15),
+    ("P20", 156),
+    ("P21", 104),
     ("P22", 100),
     ("P23", 48),
-    ("P24", 48),
-    ("P25", 78),
-    ("P26", 72),
-    ("P27", 96),
+    ("P24", 102),
+    ("P25", 85),
+    ("P26", 79),
+    ("P27", 100),
+    ("P28", 28),
     ("P2A", 6),
-    ("P2B", 1),
+    ("P2B", 8),
     ("P34", 98),
     ("C00", 4),
     ("B00", 125),
-    ("U00", 73),
-    ("U01", 88),
-    ("U02", 36),
-    ("U03", 32),
-    ("U04", 32),
+    ("U00", 74),
+    ("U01", 94),
+    ("U02", 55),
+    ("U03", 33),
+    ("U04", 46),
+    ("U05", 2),
     ("U30", 5),
 ];
 
@@ -59,7 +62,7 @@ fn counts_per_group_are_the_reviewed_ones() {
         COUNTS.iter().map(|(g, n)| (g.to_string(), *n)).collect();
     assert_eq!(found, expected);
     let total: usize = COUNTS.iter().map(|(_, n)| n).sum();
-    assert_eq!(total, 2288);
+    assert_eq!(total, 2862);
 }
 
 /// Subsystem and default urgency for the ranges added with the B0, U3 and hybrid codes, and
@@ -105,8 +108,31 @@ const RANGES: &[(&str, Subsystem, Urgency)] = &[
     // NOx exceedence (empty AdBlue/DEF): restart may be blocked, so high.
     ("P2BA7", Subsystem::AuxiliaryEmissions, Urgency::High),
     ("P2BAD", Subsystem::AuxiliaryEmissions, Urgency::High),
+    ("P2BAE", Subsystem::AuxiliaryEmissions, Urgency::High),
     ("P2BA6", Subsystem::SaeReserved, Urgency::Medium),
-    ("P2BAE", Subsystem::SaeReserved, Urgency::Medium),
+    ("P2BAF", Subsystem::SaeReserved, Urgency::Medium),
+    // Safety first: engine oil level too low, an overheating high-voltage battery and the
+    // airbag modules' data are critical; AdBlue/DEF and particulate filter faults that end
+    // in reduced power or a blocked restart are high; their neighbours keep the range's.
+    ("P250F", Subsystem::SpeedAndIdleControl, Urgency::Critical),
+    ("P250D", Subsystem::SpeedAndIdleControl, Urgency::Medium),
+    ("P0A7E", Subsystem::HybridEvPropulsion, Urgency::Critical),
+    ("P0A7D", Subsystem::HybridEvPropulsion, Urgency::High),
+    ("U0250", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0336", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0452", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0551", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0453", Subsystem::NetworkCommunication, Urgency::Medium),
+    ("P00BA", Subsystem::FuelAndAirMetering, Urgency::High),
+    ("P06DA", Subsystem::ComputerAndOutputCircuits, Urgency::High),
+    ("P203F", Subsystem::FuelAndAirMetering, Urgency::High),
+    ("P207F", Subsystem::FuelAndAirMetering, Urgency::High),
+    ("P20EE", Subsystem::FuelAndAirMetering, Urgency::High),
+    ("P20F3", Subsystem::FuelAndAirMetering, Urgency::High),
+    ("P20F0", Subsystem::FuelAndAirMetering, Urgency::Medium),
+    ("P2463", Subsystem::AuxiliaryEmissions, Urgency::High),
+    ("P24A4", Subsystem::AuxiliaryEmissions, Urgency::High),
+    ("P2452", Subsystem::AuxiliaryEmissions, Urgency::Medium),
 ];
 
 #[test]
@@ -125,7 +151,7 @@ fn new_ranges_give_their_subsystem_and_urgency() {
 #[test]
 fn high_voltage_and_airbag_rows_name_the_hazard() {
     let db = DtcDb::embedded();
-    for code in ["P0A0C", "P0AA1", "P0AA4"] {
+    for code in ["P0A0C", "P0AA1", "P0AA4", "P0A7E"] {
         let info = db.lookup(dtc(code));
         assert!(
             info.action.contains("high-voltage"),
@@ -133,7 +159,9 @@ fn high_voltage_and_airbag_rows_name_the_hazard() {
             info.action
         );
     }
-    assert!(db.lookup(dtc("B0011")).meaning.contains("Airbags"));
+    for code in ["B0011", "U0250", "U0336", "U0452", "U0551"] {
+        assert!(db.lookup(dtc(code)).meaning.contains("Airbags"), "{code}");
+    }
 }
 
 #[test]
@@ -175,6 +203,37 @@ fn known_titles_of_added_codes() {
         ("P0325", "Knock Sensor 1 Circuit (Bank 1 or Single Sensor)"),
         ("P0332", "Knock Sensor 2 Circuit Low (Bank 2)"),
         ("P2224", "NOx Sensor Heater Sense Circuit High (Bank 2)"),
+        // Second review (hex-suffixed and later J2012 codes): two sources each.
+        (
+            "P013A",
+            "O2 Sensor Slow Response - Rich to Lean (Bank 1 Sensor 2)",
+        ),
+        ("P06DA", "Engine Oil Pressure Control Circuit/Open"),
+        (
+            "P07A2",
+            "Transmission Friction Element 'A' Performance/Stuck Off",
+        ),
+        (
+            "P0C73",
+            "Motor Electronics Coolant Pump 'A' Control Performance",
+        ),
+        (
+            "P20EE",
+            "SCR NOx Catalyst Efficiency Below Threshold (Bank 1)",
+        ),
+        (
+            "P2463",
+            "Diesel Particulate Filter Restriction - Soot Accumulation",
+        ),
+        ("P2BA9", "NOx Exceedence - Insufficient Reagent Quality"),
+        (
+            "P2800",
+            "Transmission Range Sensor 'B' Circuit (PRNDL Input)",
+        ),
+        (
+            "U0452",
+            "Invalid Data Received From Restraints Control Module",
+        ),
     ] {
         assert_eq!(db.title(dtc(code)), Some(title), "{code}");
     }
@@ -186,7 +245,7 @@ fn known_titles_of_added_codes() {
 fn unconfirmed_codes_fall_back_to_the_range() {
     let db = DtcDb::embedded();
     for code in [
-        "P0A1A", "P0A1B", "P0B26", "P2BA9", "U3004", "C0031", "B0100",
+        "P0A54", "P0B26", "P0C33", "P0D20", "P219C", "P2461", "U0075", "U3004", "C0031", "B0100",
     ] {
         let info = db.lookup(dtc(code));
         assert_eq!(info.source, Source::RangeOnly, "{code}");
