@@ -122,8 +122,15 @@ const RANGES: &[(&str, Subsystem, Urgency)] = &[
     ("U0336", Subsystem::NetworkCommunication, Urgency::Critical),
     ("U0452", Subsystem::NetworkCommunication, Urgency::Critical),
     ("U0551", Subsystem::NetworkCommunication, Urgency::Critical),
-    ("U0453", Subsystem::NetworkCommunication, Urgency::Medium),
+    ("U0455", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0137", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0435", Subsystem::NetworkCommunication, Urgency::High),
+    ("U0513", Subsystem::NetworkCommunication, Urgency::High),
+    ("U0436", Subsystem::NetworkCommunication, Urgency::Medium),
     ("P00BA", Subsystem::FuelAndAirMetering, Urgency::High),
+    ("P00B7", Subsystem::FuelAndAirMetering, Urgency::High),
+    ("P200E", Subsystem::FuelAndAirMetering, Urgency::High),
+    ("P261C", Subsystem::ComputerAndOutputCircuits, Urgency::High),
     ("P06DA", Subsystem::ComputerAndOutputCircuits, Urgency::High),
     ("P203F", Subsystem::FuelAndAirMetering, Urgency::High),
     ("P207F", Subsystem::FuelAndAirMetering, Urgency::High),
@@ -159,7 +166,7 @@ fn high_voltage_and_airbag_rows_name_the_hazard() {
             info.action
         );
     }
-    for code in ["B0011", "U0250", "U0336", "U0452", "U0551"] {
+    for code in ["B0011", "U0250", "U0336", "U0452", "U0454", "U0551"] {
         assert!(db.lookup(dtc(code)).meaning.contains("Airbags"), "{code}");
     }
 }
