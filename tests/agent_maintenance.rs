@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use agent::{Agent, write_config};
+use agent::{Agent, text, write_config};
 use serde_json::Value;
 use support::{Mosquitto, Subscriber};
 
@@ -30,15 +30,6 @@ fn obd_agent(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run obd-agent")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn on(messages: &[(String, String)], kind: &str) -> Vec<Value> {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime};
 
-use agent::{Agent, write_config};
+use agent::{Agent, text, write_config};
 use obd_agent::agent::auth;
 use obd_agent::uplink::Command as Cmd;
 use serde_json::Value;
@@ -105,15 +105,6 @@ impl Setup {
             .unwrap_or_else(|| panic!("no reply on {topic}: {messages:?}"));
         serde_json::from_str(reply).expect("reply JSON")
     }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn error_code(reply: &Value) -> &str {

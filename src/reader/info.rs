@@ -1,11 +1,11 @@
 //! Vehicle information (service 09): VIN, calibration IDs and CVNs, ECU names, and the
 //! monitor status of service 01 PID 01.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{ReadError, VehicleReader, by_ecu};
+use super::{ReadError, VehicleReader, by_ecu, ecus_listing};
 use crate::obd::info;
 use crate::obd::monitor::MonitorStatus;
 use crate::transport::EcuAddress;
@@ -29,13 +29,9 @@ impl VehicleReader<'_> {
     async fn info_messages(
         &mut self,
         pid: u8,
-        supported: &[(EcuAddress, Vec<u8>)],
+        supported: &BTreeMap<EcuAddress, BTreeSet<u8>>,
     ) -> Result<Vec<(EcuAddress, Vec<Vec<u8>>)>, ReadError> {
-        let askers: BTreeSet<EcuAddress> = supported
-            .iter()
-            .filter(|(_, pids)| pids.contains(&pid))
-            .map(|(ecu, _)| *ecu)
-            .collect();
+        let askers = ecus_listing(supported, pid);
         if askers.is_empty() {
             return Ok(Vec::new());
         }
@@ -59,7 +55,7 @@ impl VehicleReader<'_> {
     }
 
     /// Which service 09 info types each ECU supports (09 00).
-    async fn info_supported(&mut self) -> Result<Vec<(EcuAddress, Vec<u8>)>, ReadError> {
+    async fn info_supported(&mut self) -> Result<BTreeMap<EcuAddress, BTreeSet<u8>>, ReadError> {
         if let Some(known) = &self.info_supported {
             return Ok(known.clone());
         }
@@ -69,11 +65,11 @@ impl VehicleReader<'_> {
         // cars) stay silent and cost the usual wait.
         let frames = u8::try_from(ecus.len()).ok();
         let answers = self.request_from(vec![0x09, 0x00], &ecus, frames).await?;
-        let mut out = Vec::new();
+        let mut out: BTreeMap<EcuAddress, BTreeSet<u8>> = BTreeMap::new();
         for answer in answers {
             if answer.data.starts_with(&[0x49, 0x00]) {
                 match info::decode_info_supported(&answer.data) {
-                    Ok(pids) => out.push((answer.ecu, pids)),
+                    Ok(pids) => out.entry(answer.ecu).or_default().extend(pids),
                     Err(e) => self.warn(format!("ECU {} 09 00 bitmap: {e}", answer.ecu)),
                 }
             }
@@ -87,7 +83,7 @@ impl VehicleReader<'_> {
         let supported = self.info_supported().await?;
         // Older vehicles answer 09 02 without listing it; ask anyway when 09 00 was silent.
         let supported = if supported.is_empty() {
-            vec![(EcuAddress::Unknown, vec![0x02])]
+            BTreeMap::from([(EcuAddress::Unknown, BTreeSet::from([0x02]))])
         } else {
             supported
         };
@@ -155,12 +151,7 @@ impl VehicleReader<'_> {
     /// MIL, code count and readiness (01 01) of every ECU that supports it.
     pub async fn monitor_status(&mut self) -> Result<Vec<(EcuAddress, MonitorStatus)>, ReadError> {
         self.discover().await?;
-        let askers: BTreeSet<EcuAddress> = self
-            .supported
-            .iter()
-            .filter(|(_, pids)| pids.contains(&0x01))
-            .map(|(ecu, _)| *ecu)
-            .collect();
+        let askers = ecus_listing(&self.supported, 0x01);
         if askers.is_empty() {
             return Ok(Vec::new());
         }

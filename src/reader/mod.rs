@@ -70,7 +70,7 @@ pub struct VehicleReader<'t> {
     /// allows it at all is the transport's to say, and only known once the protocol is.
     multi_pid: bool,
     /// Service 09 info types each ECU supports (09 00), once asked.
-    info_supported: Option<Vec<(EcuAddress, Vec<u8>)>>,
+    info_supported: Option<BTreeMap<EcuAddress, BTreeSet<u8>>>,
     /// Service 06 MIDs each ECU supports, once asked (empty: no ECU has service 06).
     mids_supported: Option<BTreeMap<EcuAddress, BTreeSet<u8>>>,
     /// Things that went wrong but did not stop the read, for the report.
@@ -304,6 +304,15 @@ impl<'t> VehicleReader<'t> {
 }
 
 /// Groups answers by ECU, keeping bus order within each.
+/// The ECUs whose supported list (PIDs, info types or test MIDs) includes `item`.
+fn ecus_listing(supported: &BTreeMap<EcuAddress, BTreeSet<u8>>, item: u8) -> BTreeSet<EcuAddress> {
+    supported
+        .iter()
+        .filter(|(_, items)| items.contains(&item))
+        .map(|(ecu, _)| *ecu)
+        .collect()
+}
+
 fn by_ecu(answers: Vec<EcuResponse>) -> BTreeMap<EcuAddress, Vec<Vec<u8>>> {
     let mut grouped: BTreeMap<EcuAddress, Vec<Vec<u8>>> = BTreeMap::new();
     for answer in answers {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{ReadError, VehicleReader};
+use super::{ReadError, VehicleReader, ecus_listing};
 use crate::obd::test_results::{
     TestResult, decode_supported_mids, decode_test_results, is_bitmap_mid, test_results_request,
 };
@@ -55,11 +55,7 @@ impl VehicleReader<'_> {
                 }
             }
             let next = base.wrapping_add(0x20);
-            askers = supported
-                .iter()
-                .filter(|(_, mids)| mids.contains(&next))
-                .map(|(ecu, _)| *ecu)
-                .collect();
+            askers = ecus_listing(&supported, next);
             if askers.is_empty() || base == 0xE0 {
                 break;
             }
@@ -82,11 +78,7 @@ impl VehicleReader<'_> {
             .filter(|m| !is_bitmap_mid(*m))
             .collect();
         for mid in wanted {
-            let askers: BTreeSet<EcuAddress> = supported
-                .iter()
-                .filter(|(_, m)| m.contains(&mid))
-                .map(|(ecu, _)| *ecu)
-                .collect();
+            let askers = ecus_listing(&supported, mid);
             if askers.is_empty() {
                 continue;
             }
