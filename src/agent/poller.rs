@@ -117,6 +117,9 @@ impl Drive {
 enum SessionEnd {
     Shutdown,
     Lost(String),
+    /// The link opened but no ECU answered the first read (ignition off, or a bus slow to
+    /// wake): tried again after a growing wait, like an adapter that cannot be reached.
+    Unanswered(String),
 }
 
 fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
@@ -135,34 +138,32 @@ impl<C: Connector> Poller<C> {
                     _ = shutdown.changed() => return,
                 }
             };
-            let mut transport = match connected {
-                Ok(t) => t,
+            let end = match connected {
+                Ok(mut transport) => {
+                    self.session(transport.as_mut(), &mut guard, &mut shutdown)
+                        .await
+                }
                 Err(e) => {
-                    self.emit(VehicleEvent::LinkLost {
-                        reason: e.to_string(),
-                    })
-                    .await;
                     warn!(error = %e, retry_in = ?backoff, "cannot reach the adapter");
-                    if self.idle(backoff, &mut shutdown).await {
-                        break;
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    continue;
+                    SessionEnd::Unanswered(e.to_string())
                 }
             };
-            backoff = FIRST_BACKOFF;
-            match self
-                .session(transport.as_mut(), &mut guard, &mut shutdown)
-                .await
-            {
+            let (reason, wait) = match end {
                 SessionEnd::Shutdown => break,
                 SessionEnd::Lost(reason) => {
                     warn!(%reason, "lost the vehicle link; reconnecting");
-                    self.emit(VehicleEvent::LinkLost { reason }).await;
-                    if self.idle(FIRST_BACKOFF, &mut shutdown).await {
-                        break;
-                    }
+                    backoff = FIRST_BACKOFF;
+                    (reason, FIRST_BACKOFF)
                 }
+                SessionEnd::Unanswered(reason) => {
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    (reason, wait)
+                }
+            };
+            self.emit(VehicleEvent::LinkLost { reason }).await;
+            if self.idle(wait, &mut shutdown).await {
+                break;
             }
         }
         info!("poller stopped");
@@ -196,7 +197,16 @@ impl<C: Connector> Poller<C> {
         let mut reader = VehicleReader::new(transport);
         let vin = match reader.discover().await {
             Ok(_) => reader.vin().await.ok().flatten(),
-            Err(e) => return lost_or_parked(e),
+            Err(e) => {
+                let reason = e.to_string();
+                return match link_lost(e) {
+                    Some(lost) => SessionEnd::Lost(lost),
+                    None => {
+                        info!(%reason, "no ECU answers (ignition off?); trying again later");
+                        SessionEnd::Unanswered(reason)
+                    }
+                };
+            }
         };
         self.emit(VehicleEvent::Connected { link, vin }).await;
         let mut next_codes = Instant::now();
@@ -207,8 +217,8 @@ impl<C: Connector> Poller<C> {
             tokio::select! {
                 _ = tokio::time::sleep_until(due) => {}
                 Some(job) = self.jobs.recv() => {
-                    if let Some(e) = job.run(&mut reader).await {
-                        return lost_or_parked(e);
+                    if let Some(reason) = job.run(&mut reader).await.and_then(link_lost) {
+                        return SessionEnd::Lost(reason);
                     }
                     continue;
                 }
@@ -226,9 +236,9 @@ impl<C: Connector> Poller<C> {
                 }
                 let readings = match reader.read_pids(&pids).await {
                     Ok(r) => r,
-                    Err(e) => match lost_or_parked(e) {
-                        SessionEnd::Lost(reason) => return SessionEnd::Lost(reason),
-                        SessionEnd::Shutdown => Vec::new(),
+                    Err(e) => match link_lost(e) {
+                        Some(reason) => return SessionEnd::Lost(reason),
+                        None => Vec::new(),
                     },
                 };
                 let voltage = reader.transport().battery_voltage().await.unwrap_or(None);
@@ -270,7 +280,7 @@ impl<C: Connector> Poller<C> {
                 match self.read_codes(&mut reader).await {
                     Ok(event) => self.emit(event).await,
                     Err(e) => {
-                        if let SessionEnd::Lost(reason) = lost_or_parked(e) {
+                        if let Some(reason) = link_lost(e) {
                             return SessionEnd::Lost(reason);
                         }
                     }
@@ -291,7 +301,7 @@ impl<C: Connector> Poller<C> {
                             drive.tests_unavailable = true;
                         }
                         Err(e) => {
-                            if let SessionEnd::Lost(reason) = lost_or_parked(e) {
+                            if let Some(reason) = link_lost(e) {
                                 return SessionEnd::Lost(reason);
                             }
                         }
@@ -317,8 +327,8 @@ impl<C: Connector> Poller<C> {
                 tokio::select! {
                     _ = tokio::time::sleep_until(until) => break stopping(shutdown),
                     Some(job) = self.jobs.recv() => {
-                        if let Some(e) = job.run(reader).await {
-                            return Some(lost_or_parked(e));
+                        if let Some(reason) = job.run(reader).await.and_then(link_lost) {
+                            return Some(SessionEnd::Lost(reason));
                         }
                     }
                     _ = shutdown.changed() => break true,
@@ -380,17 +390,15 @@ impl<C: Connector> Poller<C> {
     }
 }
 
-/// A link failure ends the session; a vehicle that simply does not answer (ignition off)
-/// does not.
-fn lost_or_parked(error: ReadError) -> SessionEnd {
+/// The reason to reconnect, when a read failed because the link itself did. A vehicle that
+/// simply does not answer (ignition off) is not one: the session carries on.
+fn link_lost(error: ReadError) -> Option<String> {
     match error {
-        ReadError::Transport(e) if e.needs_reconnect() => SessionEnd::Lost(e.to_string()),
-        ReadError::Transport(TransportError::NoVehicle { .. }) | ReadError::NoEcu => {
-            SessionEnd::Shutdown
-        }
+        ReadError::Transport(e) if e.needs_reconnect() => Some(e.to_string()),
+        ReadError::Transport(TransportError::NoVehicle { .. }) | ReadError::NoEcu => None,
         other => {
             warn!(error = %other, "read failed; trying again next round");
-            SessionEnd::Shutdown
+            None
         }
     }
 }

@@ -303,7 +303,6 @@ impl<'t> VehicleReader<'t> {
     }
 }
 
-/// Groups answers by ECU, keeping bus order within each.
 /// The ECUs whose supported list (PIDs, info types or test MIDs) includes `item`.
 fn ecus_listing(supported: &BTreeMap<EcuAddress, BTreeSet<u8>>, item: u8) -> BTreeSet<EcuAddress> {
     supported
@@ -313,6 +312,7 @@ fn ecus_listing(supported: &BTreeMap<EcuAddress, BTreeSet<u8>>, item: u8) -> BTr
         .collect()
 }
 
+/// Groups answers by ECU, keeping bus order within each.
 fn by_ecu(answers: Vec<EcuResponse>) -> BTreeMap<EcuAddress, Vec<Vec<u8>>> {
     let mut grouped: BTreeMap<EcuAddress, Vec<Vec<u8>>> = BTreeMap::new();
     for answer in answers {

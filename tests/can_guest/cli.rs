@@ -118,10 +118,18 @@ fn the_daemon_runs_unchanged_over_socketcan() {
     );
     std::fs::write(&config, text).expect("config");
     let mut agent = Command::new(&bin)
-        .args(["run", "--config"])
+        .args(["run", "--log", "info", "--config"])
         .arg(&config)
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start obd-agent run");
+    // Its log, kept for the failure message; read on a thread so a full pipe never stalls it.
+    let mut log_pipe = agent.stderr.take().expect("piped");
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut log_pipe, &mut text);
+        text
+    });
     // Wait until the first full read of the codes is in the store, at most 20 s.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let codes = loop {
@@ -142,14 +150,15 @@ fn the_daemon_runs_unchanged_over_socketcan() {
     let status = agent.wait().expect("agent exits");
     sim.kill().expect("stop the simulator");
     let _ = sim.wait();
+    let log = log.join().unwrap_or_default();
     for code in ["P0171", "P0174", "P0300", "P0302", "P0420", "P0715"] {
         assert!(
             codes.iter().any(|c| c == code),
-            "{code} missing from the store: {codes:?}"
+            "{code} missing from the store: {codes:?}\nthe daemon's log:\n{log}"
         );
     }
     assert!(
         status.success(),
-        "the daemon exits 0 on SIGTERM: {status:?}"
+        "the daemon exits 0 on SIGTERM: {status:?}\n{log}"
     );
 }

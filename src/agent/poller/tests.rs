@@ -10,13 +10,22 @@ use crate::transport::sim::SimTransport;
 use crate::transport::{EcuResponse, ObdRequest};
 
 /// The simulator behind a shared handle, so a test can start or stop the engine while the
-/// poller owns the link.
+/// poller owns the link. The counter makes that many requests go unanswered first, as with
+/// the ignition off.
 #[derive(Clone)]
-struct Shared(Arc<Mutex<SimTransport>>);
+struct Shared(Arc<Mutex<SimTransport>>, Arc<AtomicU32>);
 
 #[async_trait]
 impl Transport for Shared {
     async fn request(&mut self, request: &ObdRequest) -> Result<Vec<EcuResponse>, TransportError> {
+        let unanswered = self
+            .1
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if unanswered.is_ok() {
+            return Err(TransportError::NoVehicle {
+                detail: "UNABLE TO CONNECT".into(),
+            });
+        }
         self.0.lock().await.request(request).await
     }
     fn link(&self) -> LinkInfo {
@@ -64,10 +73,10 @@ type Setup = (
 );
 
 fn setup(scenario: Scenario, failures: u32, sleep_below: f32) -> Setup {
-    let sim = Shared(Arc::new(Mutex::new(SimTransport::new(
-        scenario,
-        SimLatency::zero(),
-    ))));
+    let sim = Shared(
+        Arc::new(Mutex::new(SimTransport::new(scenario, SimLatency::zero()))),
+        Arc::new(AtomicU32::new(0)),
+    );
     let connector = Arc::new(SimConnector {
         sim: sim.clone(),
         failures: AtomicU32::new(failures),
@@ -204,6 +213,39 @@ async fn reconnects_with_backoff_after_failures() {
     assert_eq!(connector.attempts.load(Ordering::SeqCst), 4);
     // 1 s + 2 s + 4 s of backoff before the fourth attempt.
     assert!(Instant::now() - start >= Duration::from_secs(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn keeps_trying_when_the_vehicle_does_not_answer_at_first() {
+    // The adapter opens, but the ECUs are silent for the first three reads (ignition off
+    // when the daemon starts): the poller must not give up on the vehicle.
+    let (connector, sim, poller, mut rx, _jobs) = setup(Scenario::Misfire, 0, 11.0);
+    sim.1.store(3, Ordering::SeqCst);
+    let (stop, shutdown) = watch::channel(false);
+    let start = Instant::now();
+    let task = tokio::spawn(poller.run(shutdown));
+    for _ in 0..3 {
+        match next(&mut rx).await {
+            VehicleEvent::LinkLost { reason } => {
+                assert!(reason.contains("UNABLE TO CONNECT"), "{reason}")
+            }
+            other => panic!("expected LinkLost, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        next(&mut rx).await,
+        VehicleEvent::Connected { .. }
+    ));
+    assert!(matches!(next(&mut rx).await, VehicleEvent::Samples { .. }));
+    assert!(matches!(next(&mut rx).await, VehicleEvent::Codes { .. }));
+    assert_eq!(connector.attempts.load(Ordering::SeqCst), 4);
+    // The same growing wait as for an adapter that cannot be reached: 1 s + 2 s + 4 s.
+    assert!(Instant::now() - start >= Duration::from_secs(7));
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops promptly")
+        .unwrap();
 }
 
 async fn ask<T>(
