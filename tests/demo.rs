@@ -33,7 +33,7 @@ fn the_developing_faults_arrive_in_order_and_the_demo_exits_cleanly() {
     let lines: Vec<&str> = stdout.lines().collect();
     let steps = [
         ("new", "P0301", "pending"),
-        ("new", "P0301", "stored"),
+        ("persisting", "P0301", "stored"),
         ("new", "P0217", "stored"),
         ("cleared", "P0217", "stored"),
     ];

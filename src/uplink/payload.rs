@@ -86,7 +86,7 @@ pub struct StatusPayload {
 pub enum AlertEvent {
     /// First seen.
     New,
-    /// Still present (sent when its urgency or reasons change, and periodically).
+    /// Still present, with a changed urgency or status (pending, stored, permanent).
     Persisting,
     /// No longer reported by any ECU, or cleared.
     Cleared,

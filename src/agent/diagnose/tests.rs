@@ -197,3 +197,143 @@ fn a_restart_does_not_alert_open_faults_again() {
         .unwrap();
     assert!(after.is_empty(), "{after:?}");
 }
+
+fn statuses(alerts: &[AlertPayload]) -> Vec<(String, AlertEvent, CodeStatus)> {
+    alerts
+        .iter()
+        .map(|a| (a.code.clone(), a.event, a.status))
+        .collect()
+}
+
+#[test]
+fn a_code_on_several_lists_is_one_fault_whose_status_advances() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut diag = Diagnoser::new("VAN-1", &store).unwrap();
+    let answered = answered_all();
+    let pending = [dtc("P0301", DtcKind::Pending, ENGINE)];
+    let seen = diag
+        .on_codes(
+            &mut store,
+            &read(0, &pending, &answered, Snapshot::default()),
+        )
+        .unwrap();
+    assert_eq!(
+        statuses(&seen),
+        vec![("P0301".into(), AlertEvent::New, CodeStatus::Pending)]
+    );
+    // Confirmed on the next drive: still pending too, as ECUs report it.
+    let confirmed = [
+        dtc("P0301", DtcKind::Pending, ENGINE),
+        dtc("P0301", DtcKind::Stored, ENGINE),
+    ];
+    let matured = diag
+        .on_codes(
+            &mut store,
+            &read(60, &confirmed, &answered, Snapshot::default()),
+        )
+        .unwrap();
+    assert_eq!(
+        statuses(&matured),
+        vec![("P0301".into(), AlertEvent::Persisting, CodeStatus::Stored)]
+    );
+    assert_eq!(matured[0].alert_id, seen[0].alert_id, "one occurrence");
+    let again = diag
+        .on_codes(
+            &mut store,
+            &read(120, &confirmed, &answered, Snapshot::default()),
+        )
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    // The pending list drops it (this drive passed): nothing the centre needs to hear.
+    let stored = [dtc("P0301", DtcKind::Stored, ENGINE)];
+    let quiet = diag
+        .on_codes(
+            &mut store,
+            &read(180, &stored, &answered, Snapshot::default()),
+        )
+        .unwrap();
+    assert!(quiet.is_empty(), "{quiet:?}");
+    let gone = diag
+        .on_codes(&mut store, &read(240, &[], &answered, Snapshot::default()))
+        .unwrap();
+    assert_eq!(
+        statuses(&gone),
+        vec![("P0301".into(), AlertEvent::Cleared, CodeStatus::Stored)]
+    );
+    assert_eq!(gone[0].alert_id, seen[0].alert_id);
+}
+
+#[test]
+fn a_code_first_seen_on_two_lists_gets_one_alert() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut diag = Diagnoser::new("VAN-1", &store).unwrap();
+    let answered = answered_all();
+    let codes = [
+        dtc("P0420", DtcKind::Stored, ENGINE),
+        dtc("P0420", DtcKind::Pending, ENGINE),
+        dtc("P0420", DtcKind::Permanent, ENGINE),
+        dtc("P0420", DtcKind::Pending, GEARBOX),
+    ];
+    let first = diag
+        .on_codes(&mut store, &read(0, &codes, &answered, Snapshot::default()))
+        .unwrap();
+    // The same code from another ECU is another fault.
+    assert_eq!(
+        statuses(&first),
+        vec![
+            ("P0420".into(), AlertEvent::New, CodeStatus::Permanent),
+            ("P0420".into(), AlertEvent::New, CodeStatus::Pending),
+        ]
+    );
+    assert_eq!(first[0].ecu.as_deref(), Some("7E8"));
+    assert_eq!(first[1].ecu.as_deref(), Some("7E9"));
+    // A clear with the scan tool empties stored and pending; the permanent code stays until
+    // the monitor passes: the fault is still open, with the status it has now.
+    let permanent = [dtc("P0420", DtcKind::Permanent, ENGINE)];
+    let after_clear = diag
+        .on_codes(
+            &mut store,
+            &read(60, &permanent, &answered, Snapshot::default()),
+        )
+        .unwrap();
+    assert_eq!(
+        statuses(&after_clear),
+        vec![("P0420".into(), AlertEvent::Cleared, CodeStatus::Pending)]
+    );
+    assert_eq!(after_clear[0].ecu.as_deref(), Some("7E9"));
+}
+
+#[test]
+fn a_restart_does_not_alert_a_fault_open_on_two_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.db");
+    let answered = answered_all();
+    let codes = [
+        dtc("P0301", DtcKind::Pending, ENGINE),
+        dtc("P0301", DtcKind::Stored, ENGINE),
+    ];
+    let first = {
+        let mut store = Store::open(&path, Default::default()).unwrap();
+        let mut diag = Diagnoser::new("VAN-1", &store).unwrap();
+        diag.on_codes(&mut store, &read(0, &codes, &answered, Snapshot::default()))
+            .unwrap()
+    };
+    assert_eq!(first.len(), 1, "{first:?}");
+    let mut store = Store::open(&path, Default::default()).unwrap();
+    let mut diag = Diagnoser::new("VAN-1", &store).unwrap();
+    let after = diag
+        .on_codes(
+            &mut store,
+            &read(60, &codes, &answered, Snapshot::default()),
+        )
+        .unwrap();
+    assert!(after.is_empty(), "{after:?}");
+    let gone = diag
+        .on_codes(&mut store, &read(120, &[], &answered, Snapshot::default()))
+        .unwrap();
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    assert_eq!(
+        gone[0].alert_id, first[0].alert_id,
+        "the id survives a restart"
+    );
+}
