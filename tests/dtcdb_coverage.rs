@@ -16,28 +16,28 @@ fn dtc(s: &str) -> Dtc {
 /// are absent: C0 beyond the four wheel-speed codes, P0D-P0F, P29, P2C-P2F, P35-P3F, B01-B0F,
 /// C3, B3, U06-U0F, U31-U3F (see dtc-db/README.md, "Sources", for why).
 const COUNTS: &[(&str, usize)] = &[
-    ("P00", 152),
+    ("P00", 150),
     ("P01", 126),
-    ("P02", 198),
+    ("P02", 203),
     ("P03", 95),
-    ("P04", 126),
-    ("P05", 108),
-    ("P06", 132),
-    ("P07", 146),
+    ("P04", 131),
+    ("P05", 109),
+    ("P06", 140),
+    ("P07", 156),
     ("P08", 106),
-    ("P09", 107),
+    ("P09", 106),
     ("P0A", 92),
-    ("P0B", 113),
-    ("P0C", 22),
-    ("P20", 178),
-    ("P21", 109),
-    ("P22", 100),
+    ("P0B", 116),
+    ("P0C", 23),
+    ("P20", 181),
+    ("P21", 113),
+    ("P22", 101),
     ("P23", 48),
-    ("P24", 96),
+    ("P24", 97),
     ("P25", 85),
     ("P26", 76),
     ("P27", 100),
-    ("P28", 38),
+    ("P28", 40),
     ("P2A", 6),
     ("P2B", 8),
     ("P34", 98),
@@ -47,8 +47,8 @@ const COUNTS: &[(&str, usize)] = &[
     ("U01", 92),
     ("U02", 48),
     ("U03", 33),
-    ("U04", 46),
-    ("U05", 10),
+    ("U04", 48),
+    ("U05", 20),
     ("U30", 5),
 ];
 
@@ -62,7 +62,7 @@ fn counts_per_group_are_the_reviewed_ones() {
         COUNTS.iter().map(|(g, n)| (g.to_string(), *n)).collect();
     assert_eq!(found, expected);
     let total: usize = COUNTS.iter().map(|(_, n)| n).sum();
-    assert_eq!(total, 2902);
+    assert_eq!(total, 2955);
 }
 
 /// Subsystem and default urgency for the ranges added with the B0, U3 and hybrid codes, and
@@ -123,6 +123,10 @@ const RANGES: &[(&str, Subsystem, Urgency)] = &[
     ("U0452", Subsystem::NetworkCommunication, Urgency::Critical),
     ("U0551", Subsystem::NetworkCommunication, Urgency::Critical),
     ("U0455", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0471", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0476", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0479", Subsystem::NetworkCommunication, Urgency::Critical),
+    ("U0480", Subsystem::NetworkCommunication, Urgency::Medium),
     ("U0137", Subsystem::NetworkCommunication, Urgency::Critical),
     ("U0435", Subsystem::NetworkCommunication, Urgency::High),
     ("U0513", Subsystem::NetworkCommunication, Urgency::High),
@@ -166,7 +170,9 @@ fn high_voltage_and_airbag_rows_name_the_hazard() {
             info.action
         );
     }
-    for code in ["B0011", "U0250", "U0336", "U0452", "U0454", "U0551"] {
+    for code in [
+        "B0011", "U0250", "U0336", "U0452", "U0454", "U0551", "U0473",
+    ] {
         assert!(db.lookup(dtc(code)).meaning.contains("Airbags"), "{code}");
     }
 }
@@ -238,6 +244,14 @@ fn known_titles_of_added_codes() {
             "U0452",
             "Invalid Data Received From Restraints Control Module",
         ),
+        (
+            "P02DD",
+            "Cylinder 9 Fuel Injector Offset Learning At Max Limit",
+        ),
+        (
+            "U0471",
+            "Invalid Data Received From 'Restraints System Sensor A'",
+        ),
     ] {
         assert_eq!(db.title(dtc(code)), Some(title), "{code}");
     }
@@ -250,6 +264,8 @@ fn unconfirmed_codes_fall_back_to_the_range() {
     let db = DtcDb::embedded();
     for code in [
         "P0A54", "P0B26", "P0C33", "P0D20", "P219C", "P2461", "U0075", "U3004", "C0031", "B0100",
+        // Dropped when racetunefiles.com was found to repeat fabiovila/OBDIICodes.
+        "P002B", "P020D",
     ] {
         let info = db.lookup(dtc(code));
         assert_eq!(info.source, Source::RangeOnly, "{code}");
