@@ -137,10 +137,14 @@ impl Diagnoser {
             let (meaning, record) = store.record_fault(&fault, read.at)?;
             recorded.push((meaning, record));
         }
-        // A code back after a clear is a repair that did not hold: the rules raise it.
+        // A code back after a clear is a repair that did not hold: the rules raise it. A list
+        // taking a code back while another list kept it open (pending again on a new drive
+        // while still stored) is no return: the fault never went away.
         let returned: Vec<Dtc> = recorded
             .iter()
-            .filter(|(m, _)| *m == Observation::Returned)
+            .filter(|(m, r)| {
+                *m == Observation::Returned && !self.alerted.contains_key(&(r.dtc.code, r.dtc.ecu))
+            })
             .map(|(_, r)| r.dtc.code)
             .collect();
         if !returned.is_empty() {

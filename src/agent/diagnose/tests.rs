@@ -337,3 +337,29 @@ fn a_restart_does_not_alert_a_fault_open_on_two_lists() {
         "the id survives a restart"
     );
 }
+
+#[test]
+fn a_code_back_on_the_pending_list_while_still_stored_is_no_return() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut diag = Diagnoser::new("VAN-1", &store).unwrap();
+    let answered = answered_all();
+    let both = [
+        dtc("P0171", DtcKind::Stored, ENGINE),
+        dtc("P0171", DtcKind::Pending, ENGINE),
+    ];
+    let stored = [dtc("P0171", DtcKind::Stored, ENGINE)];
+    let first = diag
+        .on_codes(&mut store, &read(0, &both, &answered, Snapshot::default()))
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    // A drive without the fault, then one with it again: the stored code never left.
+    for (when, codes) in [(60, &stored[..]), (120, &both[..])] {
+        let alerts = diag
+            .on_codes(
+                &mut store,
+                &read(when, codes, &answered, Snapshot::default()),
+            )
+            .unwrap();
+        assert!(alerts.is_empty(), "at {when}: {alerts:?}");
+    }
+}
