@@ -22,6 +22,9 @@ use crate::transport::{EcuAddress, LinkInfo, Transport, TransportError};
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// With the ignition off and an adapter that measures the battery, the vehicle is asked again
+/// this often even if the engine is not started (ignition switched on, engine off).
+const PARKED_RETRY: Duration = Duration::from_secs(15 * 60);
 const ENGINE_SPEED: u8 = 0x0C;
 /// Service 06 is read once per drive, at the first code read after the engine has run this
 /// long (the ECU runs its catalyst and O2 monitors once warm): never per poll.
@@ -195,17 +198,29 @@ impl<C: Connector> Poller<C> {
     ) -> SessionEnd {
         let link = transport.link();
         let mut reader = VehicleReader::new(transport);
-        let vin = match reader.discover().await {
-            Ok(_) => reader.vin().await.ok().flatten(),
-            Err(e) => {
-                let reason = e.to_string();
-                return match link_lost(e) {
-                    Some(lost) => SessionEnd::Lost(lost),
-                    None => {
-                        info!(%reason, "no ECU answers (ignition off?); trying again later");
-                        SessionEnd::Unanswered(reason)
+        let vin = loop {
+            let reason = match reader.discover().await {
+                Ok(_) => break reader.vin().await.ok().flatten(),
+                Err(e) => {
+                    let reason = e.to_string();
+                    if let Some(lost) = link_lost(e) {
+                        return SessionEnd::Lost(lost);
                     }
-                };
+                    reason
+                }
+            };
+            // Ignition off. Asking again means a protocol search on the bus, which can keep a
+            // parked car's modules awake: an adapter that measures the supply is watched
+            // instead (no bus traffic) until the engine charges; others are asked again after
+            // the growing wait.
+            if !matches!(reader.transport().battery_voltage().await, Ok(Some(_))) {
+                info!(%reason, "no ECU answers (ignition off?); trying again later");
+                return SessionEnd::Unanswered(reason);
+            }
+            info!(%reason, "no ECU answers (ignition off?); watching the battery voltage");
+            self.emit(VehicleEvent::LinkLost { reason }).await;
+            if let Some(end) = self.await_ignition(&mut reader, shutdown).await {
+                return end;
             }
         };
         self.emit(VehicleEvent::Connected { link, vin }).await;
@@ -354,6 +369,45 @@ impl<C: Connector> Poller<C> {
                 })
                 .await;
                 return None;
+            }
+        }
+    }
+
+    /// With no ECU answering, reads only the adapter's voltage every `check_interval` until
+    /// the engine charges (above `wake_above`) or [`PARKED_RETRY`] has passed; hotline jobs
+    /// are still served. Returns `None` to ask the vehicle again.
+    async fn await_ignition(
+        &mut self,
+        reader: &mut VehicleReader<'_>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Option<SessionEnd> {
+        let retry_at = Instant::now() + PARKED_RETRY;
+        loop {
+            let until = (Instant::now() + self.battery.check_interval).min(retry_at);
+            let stop = loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break stopping(shutdown),
+                    Some(job) = self.jobs.recv() => {
+                        if let Some(reason) = job.run(reader).await.and_then(link_lost) {
+                            return Some(SessionEnd::Lost(reason));
+                        }
+                    }
+                    _ = shutdown.changed() => break true,
+                }
+            };
+            if stop {
+                return Some(SessionEnd::Shutdown);
+            }
+            if Instant::now() >= retry_at {
+                return None;
+            }
+            match reader.transport().battery_voltage().await {
+                Ok(Some(v)) if v >= self.battery.wake_above => {
+                    info!(voltage = v, "engine charging: asking the vehicle again");
+                    return None;
+                }
+                Err(e) if e.needs_reconnect() => return Some(SessionEnd::Lost(e.to_string())),
+                _ => {}
             }
         }
     }

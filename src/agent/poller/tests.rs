@@ -1,5 +1,5 @@
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use tokio::sync::Mutex;
 
@@ -10,14 +10,21 @@ use crate::transport::sim::SimTransport;
 use crate::transport::{EcuResponse, ObdRequest};
 
 /// The simulator behind a shared handle, so a test can start or stop the engine while the
-/// poller owns the link. The counter makes that many requests go unanswered first, as with
-/// the ignition off.
+/// poller owns the link. Then: how many requests go unanswered first (the ignition off),
+/// whether the adapter measures the battery (an ELM327 does, SocketCAN does not), and how
+/// many requests reached the bus.
 #[derive(Clone)]
-struct Shared(Arc<Mutex<SimTransport>>, Arc<AtomicU32>);
+struct Shared(
+    Arc<Mutex<SimTransport>>,
+    Arc<AtomicU32>,
+    Arc<AtomicBool>,
+    Arc<AtomicU32>,
+);
 
 #[async_trait]
 impl Transport for Shared {
     async fn request(&mut self, request: &ObdRequest) -> Result<Vec<EcuResponse>, TransportError> {
+        self.3.fetch_add(1, Ordering::SeqCst);
         let unanswered = self
             .1
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
@@ -39,6 +46,9 @@ impl Transport for Shared {
         true
     }
     async fn battery_voltage(&mut self) -> Result<Option<f32>, TransportError> {
+        if !self.2.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
         self.0.lock().await.battery_voltage().await
     }
 }
@@ -75,6 +85,8 @@ type Setup = (
 fn setup(scenario: Scenario, failures: u32, sleep_below: f32) -> Setup {
     let sim = Shared(
         Arc::new(Mutex::new(SimTransport::new(scenario, SimLatency::zero()))),
+        Arc::new(AtomicU32::new(0)),
+        Arc::new(AtomicBool::new(true)),
         Arc::new(AtomicU32::new(0)),
     );
     let connector = Arc::new(SimConnector {
@@ -217,10 +229,12 @@ async fn reconnects_with_backoff_after_failures() {
 
 #[tokio::test(start_paused = true)]
 async fn keeps_trying_when_the_vehicle_does_not_answer_at_first() {
-    // The adapter opens, but the ECUs are silent for the first three reads (ignition off
-    // when the daemon starts): the poller must not give up on the vehicle.
+    // The link opens, but the ECUs are silent for the first three reads (ignition off when
+    // the daemon starts) and the adapter cannot measure the battery (SocketCAN): the poller
+    // must not give up on the vehicle.
     let (connector, sim, poller, mut rx, _jobs) = setup(Scenario::Misfire, 0, 11.0);
     sim.1.store(3, Ordering::SeqCst);
+    sim.2.store(false, Ordering::SeqCst);
     let (stop, shutdown) = watch::channel(false);
     let start = Instant::now();
     let task = tokio::spawn(poller.run(shutdown));
@@ -241,6 +255,46 @@ async fn keeps_trying_when_the_vehicle_does_not_answer_at_first() {
     assert_eq!(connector.attempts.load(Ordering::SeqCst), 4);
     // The same growing wait as for an adapter that cannot be reached: 1 s + 2 s + 4 s.
     assert!(Instant::now() - start >= Duration::from_secs(7));
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops promptly")
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_the_ignition_off_it_watches_the_voltage_not_the_bus() {
+    // ELM327 on a parked car: the adapter answers, the ECUs do not. Probing the bus every
+    // minute could keep the car's modules awake; the adapter's voltage costs nothing.
+    let (connector, sim, poller, mut rx, _jobs) = setup(Scenario::Misfire, 0, 11.0);
+    sim.0.lock().await.vehicle_mut().set_engine_running(false);
+    sim.1.store(u32::MAX, Ordering::SeqCst);
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(poller.run(shutdown));
+    assert!(matches!(next(&mut rx).await, VehicleEvent::LinkLost { .. }));
+    let asked = sim.3.load(Ordering::SeqCst);
+    let quiet = tokio::time::timeout(Duration::from_secs(600), rx.recv()).await;
+    assert!(quiet.is_err(), "nothing while parked: {quiet:?}");
+    assert_eq!(sim.3.load(Ordering::SeqCst), asked, "no request on the bus");
+    // Ignition on without starting: asked again after PARKED_RETRY (15 min), not sooner.
+    let before = Instant::now();
+    assert!(matches!(next(&mut rx).await, VehicleEvent::LinkLost { .. }));
+    assert!(sim.3.load(Ordering::SeqCst) > asked);
+    assert!(Instant::now() - before >= Duration::from_secs(290));
+    // The engine starts: the charging voltage is seen within one check (30 s).
+    let started = Instant::now();
+    sim.1.store(0, Ordering::SeqCst);
+    sim.0.lock().await.vehicle_mut().set_engine_running(true);
+    assert!(matches!(
+        next(&mut rx).await,
+        VehicleEvent::Connected { .. }
+    ));
+    assert!(Instant::now() - started <= Duration::from_secs(31));
+    assert_eq!(
+        connector.attempts.load(Ordering::SeqCst),
+        1,
+        "the link stayed open"
+    );
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), task)
         .await
