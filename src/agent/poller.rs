@@ -336,21 +336,10 @@ impl<C: Connector> Poller<C> {
     ) -> Option<SessionEnd> {
         info!("battery low with the engine off: pausing polling");
         loop {
-            let until = Instant::now() + self.battery.check_interval;
             // A hotline request is served even now: one read is brief; polling stays off.
-            let stop = loop {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(until) => break stopping(shutdown),
-                    Some(job) = self.jobs.recv() => {
-                        if let Some(reason) = job.run(reader).await.and_then(link_lost) {
-                            return Some(SessionEnd::Lost(reason));
-                        }
-                    }
-                    _ = shutdown.changed() => break true,
-                }
-            };
-            if stop {
-                return Some(SessionEnd::Shutdown);
+            let until = Instant::now() + self.battery.check_interval;
+            if let Some(end) = self.serve_jobs_until(reader, until, shutdown).await {
+                return Some(end);
             }
             let voltage = match reader.transport().battery_voltage().await {
                 Ok(v) => v,
@@ -373,6 +362,28 @@ impl<C: Connector> Poller<C> {
         }
     }
 
+    /// Off the polling schedule until `until`, running hotline jobs as they come; `Some` when
+    /// the session has to end (shutdown, or a job found the link gone).
+    async fn serve_jobs_until(
+        &mut self,
+        reader: &mut VehicleReader<'_>,
+        until: Instant,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Option<SessionEnd> {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => break,
+                Some(job) = self.jobs.recv() => {
+                    if let Some(reason) = job.run(reader).await.and_then(link_lost) {
+                        return Some(SessionEnd::Lost(reason));
+                    }
+                }
+                _ = shutdown.changed() => return Some(SessionEnd::Shutdown),
+            }
+        }
+        stopping(shutdown).then_some(SessionEnd::Shutdown)
+    }
+
     /// With no ECU answering, reads only the adapter's voltage every `check_interval` until
     /// the engine charges (above `wake_above`) or [`PARKED_RETRY`] has passed; hotline jobs
     /// are still served. Returns `None` to ask the vehicle again.
@@ -384,19 +395,8 @@ impl<C: Connector> Poller<C> {
         let retry_at = Instant::now() + PARKED_RETRY;
         loop {
             let until = (Instant::now() + self.battery.check_interval).min(retry_at);
-            let stop = loop {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(until) => break stopping(shutdown),
-                    Some(job) = self.jobs.recv() => {
-                        if let Some(reason) = job.run(reader).await.and_then(link_lost) {
-                            return Some(SessionEnd::Lost(reason));
-                        }
-                    }
-                    _ = shutdown.changed() => break true,
-                }
-            };
-            if stop {
-                return Some(SessionEnd::Shutdown);
+            if let Some(end) = self.serve_jobs_until(reader, until, shutdown).await {
+                return Some(end);
             }
             if Instant::now() >= retry_at {
                 return None;
