@@ -120,8 +120,9 @@ impl Drive {
 enum SessionEnd {
     Shutdown,
     Lost(String),
-    /// The link opened but no ECU answered the first read (ignition off, or a bus slow to
-    /// wake): tried again after a growing wait, like an adapter that cannot be reached.
+    /// No answer at all: the adapter could not be reached, or it opened but no ECU answered
+    /// the first read and it cannot measure the battery to wait on. Tried again after a
+    /// growing wait.
     Unanswered(String),
 }
 

@@ -123,6 +123,15 @@ impl<T: Connector> Connector for Arc<T> {
     }
 }
 
+/// Signals shutdown and waits for the poller to end, at most 5 s.
+async fn stops_promptly(stop: watch::Sender<bool>, task: tokio::task::JoinHandle<()>) {
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops promptly")
+        .unwrap();
+}
+
 async fn next(rx: &mut mpsc::Receiver<VehicleEvent>) -> VehicleEvent {
     tokio::time::timeout(Duration::from_secs(3600), rx.recv())
         .await
@@ -163,11 +172,7 @@ async fn reports_the_vehicle_then_samples_then_codes() {
     let before = Instant::now();
     assert!(matches!(next(&mut rx).await, VehicleEvent::Samples { .. }));
     assert!(Instant::now() - before >= Duration::from_secs(10));
-    stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("stops promptly")
-        .unwrap();
+    stops_promptly(stop, task).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -255,11 +260,7 @@ async fn keeps_trying_when_the_vehicle_does_not_answer_at_first() {
     assert_eq!(connector.attempts.load(Ordering::SeqCst), 4);
     // The same growing wait as for an adapter that cannot be reached: 1 s + 2 s + 4 s.
     assert!(Instant::now() - start >= Duration::from_secs(7));
-    stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("stops promptly")
-        .unwrap();
+    stops_promptly(stop, task).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -295,11 +296,7 @@ async fn with_the_ignition_off_it_watches_the_voltage_not_the_bus() {
         1,
         "the link stayed open"
     );
-    stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("stops promptly")
-        .unwrap();
+    stops_promptly(stop, task).await;
 }
 
 async fn ask<T>(
@@ -394,8 +391,7 @@ async fn service_06_is_read_once_per_drive_after_the_engine_has_run() {
     );
     let catalyst = results[0].results.iter().find(|t| t.mid == 0x21);
     assert!(catalyst.is_some_and(|t| t.passed), "{results:?}");
-    stop.send(true).unwrap();
-    task.await.unwrap();
+    stops_promptly(stop, task).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -412,6 +408,5 @@ async fn a_car_without_service_06_sends_no_test_results() {
             "{event:?}"
         );
     }
-    stop.send(true).unwrap();
-    task.await.unwrap();
+    stops_promptly(stop, task).await;
 }
